@@ -1,0 +1,88 @@
+"""`kb` command line: thin wrappers, each calling one library function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import proposals_io
+from .check import check_paths
+from .fmt import format_paths
+
+app = typer.Typer(
+    help="bunken-kb: 地方分権改革・提案募集方式の提案ナレッジベース",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DEFAULT_DIR = Path("proposals")
+PathsArg = Annotated[Optional[list[Path]], typer.Argument(help="ファイルまたはフォルダ（既定: proposals/）")]
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def check(paths: PathsArg = None) -> None:
+    """提案ファイルを検査し、すべての問題を「ファイル:行: 項目: 内容」で表示する。"""
+    result = check_paths(paths or [DEFAULT_DIR])
+    for problem in result.problems:
+        _err(str(problem))
+    if not result.ok:
+        _err(f"{len(result.problems)} 件の問題があります")
+        raise typer.Exit(1)
+    typer.echo(f"OK: {len(result.proposals)} 件の提案に問題はありません")
+
+
+@app.command()
+def fmt(
+    paths: PathsArg = None,
+    check_only: Annotated[bool, typer.Option("--check", help="書き換えずに、整形が必要なファイルを表示する")] = False,
+) -> None:
+    """提案ファイルを正規の書式に整える（内容は変えない）。"""
+    changed, problems = format_paths(paths or [DEFAULT_DIR], check_only=check_only)
+    for problem in problems:
+        _err(str(problem))
+    for path in changed:
+        typer.echo(f"{'整形が必要' if check_only else '整形しました'}: {path}")
+    if problems or (check_only and changed):
+        raise typer.Exit(1)
+
+
+@app.command()
+def new(
+    year: Annotated[int, typer.Argument(help="西暦年（例: 2024）")],
+    number: Annotated[int, typer.Argument(help="管理番号")],
+    directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
+) -> None:
+    """全見出し入りの新しい提案ファイルを作る。"""
+    try:
+        path = proposals_io.create_new(directory, year, number)
+    except FileExistsError as exc:
+        _err(f"{exc.filename}: すでにあります。上書きしません")
+        raise typer.Exit(1) from None
+    typer.echo(str(path))
+
+
+@app.command()
+def show(
+    proposal_id: Annotated[str, typer.Argument(metavar="ID", help="提案ID（例: 2024-0071）")],
+    directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
+) -> None:
+    """提案のモデルを JSON で表示する。"""
+    try:
+        data = proposals_io.show(directory, proposal_id)
+    except (FileNotFoundError, ValueError) as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from None
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def main() -> None:
+    app()
