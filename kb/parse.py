@@ -282,6 +282,10 @@ def parse_text(text: str, path: str | Path | None = None) -> Proposal:
     sections, opinions, body_problems = _body(tokens, lines, body_start, where)
     problems += body_problems
     if data is not None:
+        for reserved in ("sections", "opinions"):
+            if reserved in data:
+                problems.append(Problem(where, key_lines.get(reserved, 1), reserved, "知らない項目です（本文の節は「## 見出し」で書きます）"))
+                del data[reserved]
         if path is not None:
             problems += _path_problems(Path(path), data, key_lines, where)
         try:
@@ -291,6 +295,21 @@ def parse_text(text: str, path: str | Path | None = None) -> Proposal:
     if problems:
         raise ProposalError(problems)
     return proposal
+
+
+def front_matter_lines(text: str) -> dict[str, int]:
+    """Dotted front-matter key path (`proponents.2`, `decision.date`) → 1-based line in the file.
+
+    For checks that run after parsing (registries, cross-file) and still want to point at a line.
+    """
+    tokens = _md.parse(text)
+    if not tokens or tokens[0].type != "front_matter":
+        return {}
+    try:
+        node = yaml.compose(tokens[0].content)
+    except yaml.YAMLError:
+        return {}
+    return _yaml_lines(node, tokens[0].map[0] + 1) if node else {}
 
 
 def parse_file(path: str | Path) -> Proposal:
