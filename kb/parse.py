@@ -56,6 +56,16 @@ FRONT_MATTER_KEYS = [k for k in Proposal.model_fields if k not in ("sections", "
 _md = MarkdownIt("commonmark").use(front_matter_plugin)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so pydantic reports a bad date instead of YAML crashing."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def field_label(path: str) -> str:
     """`decision.date` → `decision.date（閣議決定日）`: English key for machines, Japanese for people."""
     last = [p for p in path.split(".") if not p.isdigit()]
@@ -138,8 +148,8 @@ def _front_matter(tokens: list, text: str, where: str) -> tuple[dict[str, Any] |
     token = tokens[0]
     offset = token.map[0] + 1  # content starts on the line after the opening ---
     try:
-        node = yaml.compose(token.content)
-        data = yaml.safe_load(token.content)
+        node = yaml.compose(token.content, Loader=_Loader)
+        data = yaml.load(token.content, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 + offset if mark else offset
@@ -183,7 +193,7 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
         problems.append(Problem(where, line, "本文", "最初の「## 見出し」より前に本文があります"))
 
     current: SectionKey | None = None
-    last_order = -1
+    order_seen: list[tuple[SectionKey, int]] = []
     for n, (level, line0, text) in enumerate(headings):
         end = headings[n + 1][1] if n + 1 < len(headings) else len(lines)
         content = _block(lines, line0 + 1, end)
@@ -204,10 +214,7 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
             if key in sections:
                 problems.append(Problem(where, line, key.value, "同じ節が2回あります"))
                 continue
-            if key.order < last_order:
-                after = SECTION_ORDER[last_order].value
-                problems.append(Problem(where, line, key.value, f"節の順序が違います: 「{after}」より前に置いてください"))
-            last_order = max(last_order, key.order)
+            order_seen.append((key, line))
             sections[key] = _section_text(content, key, line, where, problems, has_children=_has_h3(headings, n))
             continue
         # level >= 3: only association views inside the opinions section
@@ -225,7 +232,33 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
             problems.append(Problem(where, line, assoc.value, "同じ団体の意見が2回あります"))
             continue
         opinions[assoc] = _section_text(content, SectionKey.OPINIONS, line, where, problems, label=assoc.value)
+    problems += _order_problems(order_seen, where)
     return sections, opinions, problems
+
+
+def _order_problems(seen: list[tuple[SectionKey, int]], where: str) -> list[Problem]:
+    """Report only the sections that moved: those outside the longest run already in order."""
+    n = len(seen)
+    best = [1] * n
+    prev = [-1] * n
+    for i in range(n):
+        for j in range(i):
+            if seen[j][0].order < seen[i][0].order and best[j] + 1 > best[i]:
+                best[i], prev[i] = best[j] + 1, j
+    keep: set[int] = set()
+    i = max(range(n), key=lambda k: best[k]) if n else -1
+    while i >= 0:
+        keep.add(i)
+        i = prev[i]
+    in_order = [seen[k][0] for k in sorted(keep)]
+    problems = []
+    for k, (key, line) in enumerate(seen):
+        if k in keep:
+            continue
+        before = [s for s in in_order if s.order < key.order]
+        where_to = f"「{before[-1].value}」の後に置いてください" if before else "先頭に置いてください"
+        problems.append(Problem(where, line, key.value, f"節の順序が違います: {where_to}"))
+    return problems
 
 
 def _has_h3(headings: list[tuple[int, int, str]], n: int) -> bool:
@@ -306,7 +339,7 @@ def front_matter_lines(text: str) -> dict[str, int]:
     if not tokens or tokens[0].type != "front_matter":
         return {}
     try:
-        node = yaml.compose(tokens[0].content)
+        node = yaml.compose(tokens[0].content, Loader=_Loader)
     except yaml.YAMLError:
         return {}
     return _yaml_lines(node, tokens[0].map[0] + 1) if node else {}
