@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import proposals_io
+from .build import BuildError, build as build_db
 from .check import check_paths
 from .fmt import format_paths
 
@@ -82,6 +83,26 @@ def show(
         raise typer.Exit(1) from None
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+
+
+DEFAULT_DB = Path("kb.db")
+DbOption = Annotated[Path, typer.Option("--db", help="SQLite データベースのパス")]
+
+
+@app.command()
+def build(
+    directory: Annotated[Path, typer.Argument(help="提案フォルダ")] = DEFAULT_DIR,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """提案ファイルを検査し、問題がなければ SQLite データベースを作り直す（失敗時は既存 DB を変えない）。"""
+    try:
+        result = build_db(db, [directory])
+    except BuildError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        _err(f"{len(exc.problems)} 件の問題があるため、データベースは作りませんでした")
+        raise typer.Exit(1) from None
+    typer.echo(f"{result.db_path}: 提案 {result.counts.get('proposals', 0)} 件でデータベースを作りました")
 
 
 def main() -> None:
