@@ -105,5 +105,23 @@ def build(
     typer.echo(f"{result.db_path}: 提案 {result.counts.get('proposals', 0)} 件でデータベースを作りました")
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option("--port", help="ポート番号")] = 8001,
+    db: DbOption = DEFAULT_DB,
+    directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
+) -> None:
+    """DB が無いか提案フォルダより古ければ作り直し、Datasette で http://127.0.0.1:PORT/ に公開する。"""
+    from .serve import serve as serve_site  # Datasette is only imported when serving
+
+    try:
+        serve_site(db, [directory], port=port, announce=typer.echo)
+    except BuildError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        _err(f"{len(exc.problems)} 件の問題があるため、データベースを作れず公開しませんでした")
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()

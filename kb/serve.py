@@ -1,0 +1,76 @@
+"""`kb serve`: (re)build when the database is stale, then publish it with Datasette on 127.0.0.1.
+
+`make_datasette` is the one place the site is assembled (metadata, templates, plugins,
+static files, settings from `site/`), so the tests exercise exactly what is served.
+The database is always mounted under the name `kb`, whatever its file is called,
+because templates (`row-kb-proposals.html`) and metadata are keyed by that name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import uvicorn
+import yaml
+from datasette.app import Datasette
+from datasette.database import Database
+
+from .build import BuildResult, build
+
+SITE = Path(__file__).resolve().parent.parent / "site"
+DB_NAME = "kb"
+HOST = "127.0.0.1"
+
+
+def newest_mtime(paths: Iterable[Path]) -> float:
+    """Latest modification time of the folders and every file below them (folders catch deletions)."""
+    newest = 0.0
+    for root in paths:
+        if not root.exists():
+            continue
+        newest = max(newest, root.stat().st_mtime)
+        for path in root.rglob("*"):
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def is_stale(db_path: Path, proposal_dirs: Iterable[Path]) -> bool:
+    """True when the database is missing or older than anything in the proposal folders."""
+    return not db_path.exists() or db_path.stat().st_mtime < newest_mtime(proposal_dirs)
+
+
+def ensure_built(db_path: Path, proposal_dirs: list[Path]) -> BuildResult | None:
+    """Build only when stale; returns the build result, or None when the database was up to date."""
+    return build(db_path, proposal_dirs) if is_stale(db_path, proposal_dirs) else None
+
+
+def load_metadata(site: Path = SITE) -> dict:
+    return yaml.safe_load((site / "metadata.yml").read_text(encoding="utf-8"))
+
+
+def make_datasette(db_path: str | Path, site: Path = SITE) -> Datasette:
+    """The site: the database immutable under the name `kb`, with site/'s metadata, templates and plugins."""
+    settings = json.loads((site / "settings.json").read_text(encoding="utf-8"))
+    ds = Datasette(
+        metadata=load_metadata(site),
+        template_dir=str(site / "templates"),
+        plugins_dir=str(site / "plugins"),
+        static_mounts=[("static", str(site / "static"))],
+        settings=settings,
+    )
+    ds.remove_database("_memory")
+    ds.add_database(Database(ds, path=str(Path(db_path).resolve()), is_mutable=False), name=DB_NAME)
+    return ds
+
+
+def serve(
+    db_path: Path, proposal_dirs: list[Path], port: int = 8001, announce: Callable[[str], None] = print
+) -> None:
+    """Build if needed, then serve until interrupted. Raises BuildError when the files have problems."""
+    built = ensure_built(db_path, proposal_dirs)
+    if built:
+        announce(f"{db_path}: 提案 {built.counts.get('proposals', 0)} 件でデータベースを作りました")
+    announce(f"http://{HOST}:{port}/ で公開しています（Ctrl+C で終了）")
+    uvicorn.run(make_datasette(db_path).app(), host=HOST, port=port, log_level="warning")

@@ -1,0 +1,50 @@
+"""Japanese full-text search for Datasette: bigram `escape_fts`, a ranked search page, snippet SQL function.
+
+Registered `trylast` so that our `escape_fts` is created after Datasette's own on each
+connection and replaces it: the table page's search box (`?_search=`) and its facets then
+match bigram phrases, which finds 1- and 2-character Japanese words (docs/search.md).
+"""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.utils.asgi import Request, Response
+
+from kb.search import ranked_search
+from kb.serve import DB_NAME
+from kb.snippets import plain_snippet
+from kb.textnorm import fts_query
+
+
+def escape_fts(query: str | None) -> str:
+    return fts_query(query or "")
+
+
+def search_snippet(text: str | None, query: str | None) -> str | None:
+    return plain_snippet(text, query or "")
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn) -> None:
+    conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
+    conn.create_function("search_snippet", 2, search_snippet, deterministic=True)
+
+
+def _page_number(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 1
+
+
+async def search_view(datasette: Datasette, request: Request) -> Response:
+    """/search?q=…: results ranked by bm25, snippets from the original text."""
+    result = await ranked_search(
+        datasette.get_database(DB_NAME), request.args.get("q", ""), _page_number(request.args.get("page"))
+    )
+    context = {"result": result, "database": DB_NAME, "metadata": datasette.metadata()}
+    html = await datasette.render_template("search.html", context, request=request)
+    return Response.html(html)
+
+
+@hookimpl
+def register_routes() -> list:
+    return [(r"^/search$", search_view)]

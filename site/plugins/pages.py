@@ -1,0 +1,105 @@
+"""Data and URL helpers for the Japanese front page, the proposal page and the site menu."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.utils import tilde_encode, urlsafe_components
+from datasette.utils.asgi import Request
+
+from kb.serve import DB_NAME
+from kb.sheet import load_sheet
+
+# Columns the proposal list shows by default: the long section texts are on each proposal's page.
+LIST_COLUMNS = ["title", "year", "category", "policy_field", "ministries", "outcome", "stage"]
+
+STATS_SQL = """
+select count(*) as proposals, min(year) as first_year, max(year) as last_year,
+  (select count(*) from local_governments) as local_governments,
+  (select count(*) from ministries) as ministries
+from proposals
+"""
+
+
+class SiteUrls:
+    """URLs of our own pages, encoded the way Datasette expects (tilde-encoded keys)."""
+
+    def __init__(self, datasette: Datasette):
+        self.ds = datasette
+
+    def row(self, table: str, pk: str) -> str:
+        return self.ds.urls.row(DB_NAME, table, tilde_encode(str(pk)))
+
+    def table(self, table: str, **filters: Any) -> str:
+        return self.ds.urls.table(DB_NAME, table) + (f"?{urlencode(filters)}" if filters else "")
+
+    def proposals(self, *pairs: tuple[str, Any]) -> str:
+        """The proposal list with our default columns and the given filters (key, value) pairs."""
+        args = [("_col", c) for c in LIST_COLUMNS] + list(pairs)
+        return self.ds.urls.table(DB_NAME, "proposals") + "?" + urlencode(args)
+
+    def search(self, query: str = "") -> str:
+        return self.ds.urls.path("/search") + (f"?{urlencode({'q': query})}" if query else "")
+
+    def query(self, name: str) -> str:
+        return self.ds.urls.query(DB_NAME, name)
+
+
+# Proposals linked to a local government / ministry row, for the list on that row's page.
+RELATED_SQL: dict[str, str] = {
+    "local_governments": """
+        select p.id, p.title, p.era, p.number, l.role as note from proposal_local_governments l
+        join proposals p on p.id = l.proposal_id where l.local_government_id = :pk order by p.year desc, p.number""",
+    "ministries": """
+        select p.id, p.title, p.era, p.number, case m.answers_sheet when 1 then '回答府省' else '' end as note
+        from proposal_ministries m join proposals p on p.id = m.proposal_id where m.ministry_id = :pk
+        order by p.year desc, p.number""",
+}
+
+
+async def _front_page(datasette: Datasette) -> dict[str, Any]:
+    db = datasette.get_database(DB_NAME)
+    stats = dict((await db.execute(STATS_SQL)).first())
+    years = await db.execute("select year, era, count(*) as n from proposals group by year, era order by year desc")
+    queries = (datasette.metadata("queries", database=DB_NAME) or {}).items()
+    return {
+        "kb_stats": stats,
+        "kb_years": [dict(r) for r in years],
+        "kb_queries": [(name, q.get("title") or name, q.get("description")) for name, q in queries],
+    }
+
+
+@hookimpl
+def extra_template_vars(
+    template: str, database: str | None, table: str | None, view_name: str, request: Request | None, datasette: Datasette
+):
+    async def inner() -> dict[str, Any]:
+        found: dict[str, Any] = {"kb_urls": SiteUrls(datasette)}
+        if template == "index.html":
+            found.update(await _front_page(datasette))
+        elif view_name == "row" and database == DB_NAME and table == "proposals" and request is not None:
+            pk = urlsafe_components(request.url_vars["pks"])[0]
+            found["sheet"] = await load_sheet(datasette.get_database(DB_NAME), pk)
+        elif view_name == "row" and database == DB_NAME and table in RELATED_SQL and request is not None:
+            pk = urlsafe_components(request.url_vars["pks"])[0]
+            rows = await datasette.get_database(DB_NAME).execute(RELATED_SQL[table], {"pk": pk})
+            found["kb_related"] = [dict(r) for r in rows]
+        return found
+
+    return inner
+
+
+@hookimpl
+def menu_links(datasette: Datasette) -> list[dict[str, str]]:
+    urls = SiteUrls(datasette)
+    return [
+        {"href": datasette.urls.instance(), "label": "トップページ"},
+        {"href": urls.search(), "label": "全文検索（関連度順）"},
+        {"href": urls.proposals(), "label": "提案の一覧（絞り込み）"},
+        {"href": urls.table("local_governments"), "label": "地方公共団体"},
+        {"href": urls.table("ministries"), "label": "府省"},
+        {"href": datasette.urls.database(DB_NAME), "label": "すべての表と集計（SQL）"},
+    ]

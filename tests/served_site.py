@@ -1,0 +1,39 @@
+"""The real site (site/ config + plugins) over a real database built from tests/fixtures/corpus.
+
+Datasette's own test client is async; tests call it through one event loop per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from kb.build import build
+from kb.serve import make_datasette
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+
+
+class SiteClient:
+    def __init__(self, db_path: Path):
+        self.ds = make_datasette(db_path)
+        self.loop = asyncio.new_event_loop()
+
+    def get(self, path: str) -> httpx.Response:
+        return self.loop.run_until_complete(self.ds.client.get(path))
+
+    def json(self, path: str) -> object:
+        response = self.get(path)
+        assert response.status_code == 200, response.text[:500]
+        return response.json()
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def corpus_site(directory: Path, corpus: Path = CORPUS) -> SiteClient:
+    db_path = directory / "kb.db"
+    build(db_path, [corpus])
+    return SiteClient(db_path)

@@ -1,0 +1,108 @@
+"""The served site's pages: Japanese front page, the proposal page read like the official sheet, links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from urllib.parse import quote
+
+import pytest
+from served_site import SiteClient, corpus_site
+
+from kb.vocab import SectionKey
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteClient]:
+    client = corpus_site(tmp_path_factory.mktemp("pages"))
+    yield client
+    client.close()
+
+
+def section_headings(html: str) -> list[str]:
+    return [unescape(h) for h in re.findall(r'<section class="kb-section" id="[a-z_]+">\s*<h2>(.*?)</h2>', html)]
+
+
+def test_front_page_is_japanese_and_links_the_main_views(site: SiteClient) -> None:
+    html = site.get("/").text
+    assert "<h1>提案募集方式 提案データベース</h1>" in html
+    assert "探し方" in html and "1文字" in html
+    assert 'action="/search"' in html
+    assert "/kb/proposals?_col=title" in html
+    assert 'href="/kb/local_governments"' in html and 'href="/kb/ministries"' in html
+    assert "提案 <strong>6 件</strong>" in html
+    assert "府省別・年別の提案数" in html  # canned queries listed
+
+
+def test_proposal_page_shows_every_section_in_official_order(site: SiteClient) -> None:
+    html = site.get("/kb/proposals/2024-0071").text
+    expected = [k.value for k in SectionKey if k is not SectionKey.REVIEW_POINTS]  # this sheet has no 再検討の視点
+    assert section_headings(html) == expected
+    assert "<h3>全国知事会</h3>" in html
+    assert "提案の実現に向けて特に積極的な検討を求める。" in html
+    assert "<li>○当市においても提案団体が示すような業務負担が生じている。</li>" in html  # Markdown rendered
+
+
+def test_proposal_page_shows_the_sheet_header(site: SiteClient) -> None:
+    html = site.get("/kb/proposals/2024-0071").text
+    assert '<h1 class="kb-sheet-title">都道府県と教育委員会が一つの自治体中間サーバーを利用することを可能とすること</h1>' in html
+    assert "令和6年（2024年）" in html
+    assert "B 地方に対する規制緩和" in html and "11_総務" in html and "デジタル化" in html
+    assert "対応方針に記載なし" in html and "2024-12-24 閣議決定" in html
+
+
+def test_proposal_page_links_local_governments_ministries_and_sources(site: SiteClient) -> None:
+    html = site.get("/kb/proposals/2024-0071").text
+    for name in ("宮城県", "岩手県", "花巻市", "熊本市"):
+        assert f'<a href="/kb/local_governments/{quote(name).replace("%", "~")}">{name}</a>' in html
+    for name in ("デジタル庁", "総務省"):
+        assert f'<a href="/kb/ministries/{quote(name).replace("%", "~")}">{name}</a>' in html
+    assert "令和6年 地方分権改革に関する提案募集 提案事項 デジタル庁 最終的な調整結果" in html
+    assert "proposals/2024/0071.md" in html
+
+
+def test_local_government_and_ministry_pages_list_their_proposals(site: SiteClient) -> None:
+    html = site.get("/kb/local_governments/" + quote("熊本県").replace("%", "~")).text
+    assert "関わった提案（2 件）" in html
+    assert '<a href="/kb/proposals/2023-0002">農地転用許可の権限移譲</a>' in html
+    html = site.get("/kb/ministries/" + quote("デジタル庁").replace("%", "~")).text
+    assert '<a href="/kb/proposals/2024-0071">' in html and "回答府省" in html
+
+
+def test_link_table_records_the_role(site: SiteClient) -> None:
+    rows = site.json("/kb/proposal_local_governments.json?_shape=array&local_government_id=" + quote("花巻市"))
+    assert rows == [{"proposal_id": "2024-0071", "local_government_id": "花巻市", "role": "追加共同提案団体", "position": 1}]
+
+
+def test_script_and_javascript_links_in_a_proposal_are_inert(site: SiteClient) -> None:
+    html = site.get("/kb/proposals/2023-0005").text
+    assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in html or '&lt;script&gt;alert("xss")&lt;/script&gt;' in html
+    assert "<script>alert" not in html
+    assert "javascript:alert(1)" not in html
+    assert not re.search(r'href="\s*javascript:', html, re.IGNORECASE)
+    assert "onerror" not in html
+    assert "詳細はこちら" in html  # the link text stays, only the link is gone
+    assert "javascript:alert(&#39;source&#39;)</span>" in html  # a bad source URL is shown as text
+
+
+def test_unknown_proposal_is_a_404(site: SiteClient) -> None:
+    assert site.get("/kb/proposals/2099-0001").status_code == 404
+
+
+def test_table_page_has_japanese_title_and_configured_facets(site: SiteClient) -> None:
+    html = site.get("/kb/proposals").text
+    assert "<h1" in html and "提案" in html
+    data = site.json("/kb/proposals.json?_col=title")
+    assert set(data["facet_results"]) == {"year", "category", "policy_field", "ministries", "outcome", "theme"}
+
+
+def test_category_facet_shows_the_japanese_label(site: SiteClient) -> None:
+    data = site.json("/kb/proposals.json?_col=title")
+    labels = {r["label"]: r["count"] for r in data["facet_results"]["category"]["results"]}
+    assert labels == {"B 地方に対する規制緩和": 5, "A 権限移譲": 1}
+
+
+def test_site_menu_has_japanese_links(site: SiteClient) -> None:
+    html = site.get("/kb/proposals").text
+    assert "全文検索（関連度順）" in html and "地方公共団体" in html
