@@ -8,8 +8,10 @@ snippets can quote the original wording while matching on the normalised form.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Iterator
+from functools import lru_cache
+from itertools import groupby
 
 # Old / variant character forms that NFKC leaves alone but people type either way.
 VARIANT_FOLDS: dict[str, str] = {
@@ -35,51 +37,46 @@ VARIANT_FOLDS: dict[str, str] = {
 DASHES = frozenset("‐‑‒–—―−－-")
 LONG_VOWEL = "ー"
 _FOLD_TABLE = str.maketrans(VARIANT_FOLDS)
+# Marks that NFKC composes with the character before them (accents, dakuten, half-width ﾞﾟ).
+_MARKS = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099-\u309c\uff9e\uff9f]"
+_HAS_MARK = re.compile(_MARKS)
+_CLUSTER = re.compile(f".{_MARKS}*", re.DOTALL)
+_KATAKANA_DASH = re.compile("(?<=[ァ-ヺー])-+")
 
 
-def _is_katakana(ch: str) -> bool:
-    return "ァ" <= ch <= "ヺ" or ch == LONG_VOWEL
-
-
-def _is_mark(ch: str) -> bool:
-    """Characters that combine with the previous one under NFKC (dakuten, half-width ﾞﾟ, accents)."""
-    return unicodedata.category(ch).startswith("M") or ch in "\uff9e\uff9f\u309b\u309c"
-
-
-def _clusters(text: str) -> Iterator[tuple[int, str]]:
-    """(offset, cluster): a base character with the marks that follow it, so NFKC can compose them."""
-    start = 0
-    for i in range(1, len(text) + 1):
-        if i == len(text) or not _is_mark(text[i]):
-            yield start, text[start:i]
-            start = i
-
-
-def _fold_cluster(cluster: str, previous: str) -> str:
+@lru_cache(maxsize=1 << 16)
+def _fold(cluster: str) -> str:
+    """One character (with its marks) → NFKC, lower case, variant folds; any dash → '-'."""
     folded = unicodedata.normalize("NFKC", cluster).lower().translate(_FOLD_TABLE)
-    if folded in DASHES:
-        return LONG_VOWEL if previous and _is_katakana(previous[-1]) else "-"
-    return folded
+    return "-" if folded in DASHES else folded
+
+
+def _clusters(text: str) -> tuple[list[int], list[str]]:
+    """Start offsets and clusters: a base character with the marks that follow it, so NFKC can compose them."""
+    if not _HAS_MARK.search(text):
+        return list(range(len(text))), list(text)
+    found = list(_CLUSTER.finditer(text))
+    return [m.start() for m in found], [m.group() for m in found]
+
+
+def _long_vowels(text: str) -> str:
+    return _KATAKANA_DASH.sub(lambda m: LONG_VOWEL * len(m.group()), text)
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """Normalised text and, for each of its characters, the offset of the original character it came from."""
-    out: list[str] = []
-    offsets: list[int] = []
-    previous = ""
-    for start, cluster in _clusters(text):
-        folded = _fold_cluster(cluster, previous)
-        out.append(folded)
-        offsets.extend([start] * len(folded))
-        previous = folded or previous
-    return "".join(out), offsets
+    starts, clusters = _clusters(text)
+    folded = list(map(_fold, clusters))
+    offsets = [start for start, piece in zip(starts, folded) for _ in piece]
+    return _long_vowels("".join(folded)), offsets
 
 
 def normalize(text: str) -> str:
     """NFKC + lower case + variant folds (ヶ→ケ, 髙→高, dashes) — the key both index and query use."""
-    return normalize_with_offsets(text)[0]
+    return _long_vowels("".join(map(_fold, _clusters(text)[1])))
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_token_char(ch: str) -> bool:
     """Same classes FTS5's unicode61 tokenizer keeps as token characters (L*, N*, Co)."""
     cat = unicodedata.category(ch)
@@ -88,17 +85,7 @@ def _is_token_char(ch: str) -> bool:
 
 def runs(normalized: str) -> list[str]:
     """Maximal stretches of token characters; punctuation and spaces separate them."""
-    out: list[str] = []
-    current: list[str] = []
-    for ch in normalized:
-        if _is_token_char(ch):
-            current.append(ch)
-        elif current:
-            out.append("".join(current))
-            current = []
-    if current:
-        out.append("".join(current))
-    return out
+    return ["".join(group) for is_token, group in groupby(normalized, _is_token_char) if is_token]
 
 
 def bigrams(run: str) -> list[str]:

@@ -106,3 +106,9 @@ def test_offsets_are_in_range_and_never_go_back(text: str) -> None:
     assert len(offsets) == len(normalized)
     assert offsets == sorted(offsets)
     assert all(0 <= o < len(text) for o in offsets)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(min_size=0, max_size=40) | JAPANESE)
+def test_normalize_equals_the_offset_tracking_version(text: str) -> None:
+    assert normalize(text) == normalize_with_offsets(text)[0]
