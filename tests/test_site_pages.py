@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from html import unescape
 from urllib.parse import quote
 
 import pytest
+import sqlite_utils
 from served_site import SiteClient, corpus_site
 
 from kb.vocab import SectionKey
@@ -106,3 +109,27 @@ def test_category_facet_shows_the_japanese_label(site: SiteClient) -> None:
 def test_site_menu_has_japanese_links(site: SiteClient) -> None:
     html = site.get("/kb/proposals").text
     assert "全文検索（関連度順）" in html and "地方公共団体" in html
+
+
+def test_name_lists_in_the_proposal_table_are_links_not_json(site: SiteClient) -> None:
+    html = site.get("/kb/proposals?_col=ministries&_col=proponents&id=2024-0071").text
+    assert '<a href="/kb/ministries/' in html and ">デジタル庁</a>、<a" in html
+    assert '["デジタル庁"' not in html and "[&#34;デジタル庁" not in html
+
+
+def test_names_with_markup_are_escaped_in_table_cells(tmp_path: Path) -> None:
+    client = corpus_site(tmp_path)
+    try:
+        db = sqlite_utils.Database(tmp_path / "kb.db")  # hostile content put straight into a real database
+        db["proposals"].update("2023-0005", {"proponents": json.dumps(["<b>太字市</b>"])})
+        db.conn.commit()
+        html = client.get("/kb/proposals?_col=proponents&id=2023-0005").text
+        assert "&lt;b&gt;太字市&lt;/b&gt;</a>" in html and "<b>太字市</b>" not in html
+    finally:
+        client.close()
+
+
+def test_columns_and_facets_have_japanese_labels(site: SiteClient) -> None:
+    html = site.get("/kb/proposals?_col=title&_col=year").text
+    assert '>提案事項</a>' in html and '<span class="kb-colname">title</span>' in html
+    assert "<strong>関係府省" in html and "<strong>年" in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,6 +11,7 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request
+from markupsafe import Markup
 
 from kb.serve import DB_NAME
 from kb.sheet import load_sheet
@@ -60,6 +63,21 @@ RELATED_SQL: dict[str, str] = {
 }
 
 
+def column_label(description: str | None, column: str) -> str:
+    """Short Japanese label of a column: its description up to the first bracket or full stop."""
+    if not description:
+        return column
+    return re.split(r"[（(。]", description, maxsplit=1)[0].strip() or column
+
+
+def _labeller(datasette: Datasette):
+    def kb_label(table: str | None, column: str) -> str:
+        columns = datasette.table_metadata(DB_NAME, table).get("columns", {}) if table else {}
+        return column_label(columns.get(column), column)
+
+    return kb_label
+
+
 async def _front_page(datasette: Datasette) -> dict[str, Any]:
     db = datasette.get_database(DB_NAME)
     stats = dict((await db.execute(STATS_SQL)).first())
@@ -77,7 +95,7 @@ def extra_template_vars(
     template: str, database: str | None, table: str | None, view_name: str, request: Request | None, datasette: Datasette
 ):
     async def inner() -> dict[str, Any]:
-        found: dict[str, Any] = {"kb_urls": SiteUrls(datasette)}
+        found: dict[str, Any] = {"kb_urls": SiteUrls(datasette), "kb_label": _labeller(datasette)}
         if template == "index.html":
             found.update(await _front_page(datasette))
         elif view_name == "row" and database == DB_NAME and table == "proposals" and request is not None:
@@ -90,6 +108,27 @@ def extra_template_vars(
         return found
 
     return inner
+
+
+# JSON-array columns of `proposals` shown as linked names instead of raw JSON.
+ARRAY_COLUMN_TABLES = {"ministries": "ministries", "proponents": "local_governments", "co_proponents": "local_governments"}
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette) -> Markup | None:
+    if database != DB_NAME or table != "proposals" or column not in ARRAY_COLUMN_TABLES or not isinstance(value, str):
+        return None
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(names, list):
+        return None
+    urls = SiteUrls(datasette)
+    links = [
+        Markup('<a href="{}">{}</a>').format(urls.row(ARRAY_COLUMN_TABLES[column], name), name) for name in names
+    ]
+    return Markup("、").join(links)
 
 
 @hookimpl
