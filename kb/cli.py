@@ -123,5 +123,40 @@ def serve(
         raise typer.Exit(1) from None
 
 
+@app.command("import")
+def import_sheets(
+    paths: Annotated[list[Path], typer.Argument(help="個票のテキストまたは PDF（複数可。1ファイルに複数の個票も可）")],
+    out: Annotated[Path, typer.Option("--out", help="提案フォルダ")] = DEFAULT_DIR,
+    force: Annotated[bool, typer.Option("--force", help="ファイルと個票で内容が違う箇所を個票の内容で上書きする")] = False,
+    url: Annotated[Optional[str], typer.Option("--url", help="出典（個票）の URL。入力が1つのときだけ")] = None,
+) -> None:
+    """内閣府の個票（テキスト・PDF）を提案ファイルにする。既存のファイルには新しい節と出典を足す。"""
+    from .importing import run_import
+
+    if url and len(paths) != 1:
+        _err("--url は入力ファイルが1つのときだけ使えます")
+        raise typer.Exit(2)
+    report = run_import(paths, out, force=force, url=url)
+    for message in report.problems + report.conflicts:
+        _err(str(message))
+    for warning in report.warnings:
+        _err(f"注意: {warning}")
+    if not report.ok:
+        if report.conflicts:
+            _err(f"{len(report.conflicts)} 件の食い違いがあります。確認して直すか、個票の内容で上書きするなら --force を付けてください")
+        _err("問題があるため、ファイルは1つも書き込みませんでした")
+        raise typer.Exit(1)
+    for change in report.files:
+        if not change.changed:
+            typer.echo(f"変更なし: {change.path}")
+            continue
+        what = "、".join(change.added + [f"{item}（上書き）" for item in change.replaced])
+        typer.echo(f"{'新規' if change.created else '更新'}: {change.path}" + ("" if change.created else f"（{what}）"))
+    for change in report.files:
+        if change.kept:
+            typer.echo(f"編集を残しました: {change.path}: {'、'.join(change.kept)}（個票の内容にするなら --force）")
+
+
+
 def main() -> None:
     app()
