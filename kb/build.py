@@ -6,6 +6,10 @@ build — bad files or a crash — never touches the previous database.
 
 Other parts of the project add their own tables through `BUILD_STEPS`, which run
 after the core tables exist and before the search index and indexes are made.
+Register a step with `BUILD_STEPS.append(step)` when your module is imported, from a
+module that `kb.build` imports (directly, or through `kb.check`). A step gets the
+database being built and every proposal (sorted by year, number); it may create
+tables and add columns, and its foreign keys are checked before the database is kept.
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ from typing import Any
 
 import sqlite_utils
 
-from .check import check_paths
 from .models import Proposal, relative_path
-from .problems import Problem
-from .textnorm import index_text
-from .vocab import CATEGORY_LABELS, EMPTY_MARK, SECTION_ORDER, Association, Outcome, SectionKey, Stage
 
 BuildStep = Callable[[sqlite_utils.Database, list[Proposal]], None]
 # Steps other modules append (statutes/citations, registry data); run in order after the core tables.
+# Defined before the imports below, so a module imported through kb.check may import it without a cycle.
 BUILD_STEPS: list[BuildStep] = []
+
+from .check import check_paths  # noqa: E402
+from .problems import Problem  # noqa: E402
+from .textnorm import index_text  # noqa: E402
+from .vocab import CATEGORY_LABELS, EMPTY_MARK, SECTION_ORDER, Association, Outcome, SectionKey, Stage  # noqa: E402
 
 ROLE_PROPONENT = "提案団体"
 ROLE_CO_PROPONENT = "追加共同提案団体"
