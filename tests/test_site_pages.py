@@ -97,7 +97,9 @@ def test_table_page_has_japanese_title_and_configured_facets(site: SiteClient) -
     html = site.get("/kb/proposals").text
     assert "<h1" in html and "提案" in html
     data = site.json("/kb/proposals.json?_col=title")
-    assert set(data["facet_results"]) == {"year", "category", "policy_field", "ministries", "outcome", "theme"}
+    assert set(data["facet_results"]) == {
+        "year", "category", "policy_field", "ministries", "outcome", "theme", "proponent_prefectures", "proponent_kinds"
+    }
 
 
 def test_category_facet_shows_the_japanese_label(site: SiteClient) -> None:
@@ -133,3 +135,9 @@ def test_columns_and_facets_have_japanese_labels(site: SiteClient) -> None:
     html = site.get("/kb/proposals?_col=title&_col=year").text
     assert '>提案事項</a>' in html and '<span class="kb-colname">title</span>' in html
     assert "<strong>関係府省" in html and "<strong>年" in html
+
+
+def test_breadcrumbs_use_japanese_titles(site: SiteClient) -> None:
+    html = site.get("/kb/proposals/2024-0071").text
+    crumbs = re.sub(r"\s+", " ", html[html.index('class="crumbs"') : html.index("</p>", html.index('class="crumbs"'))])
+    assert '<a href="/">トップ</a> / <a href="/kb">提案データベース</a> / <a href="/kb/proposals">提案</a>' in crumbs

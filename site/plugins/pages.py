@@ -78,6 +78,19 @@ def _labeller(datasette: Datasette):
     return kb_label
 
 
+def _crumb_namer(datasette: Datasette):
+    """Breadcrumb labels: position 0 is the site, 1 a database, 2 a table (Datasette passes raw names)."""
+
+    def kb_crumb(label: str, position: int) -> str:
+        if position == 0:
+            return "トップ"
+        if position == 1:
+            return datasette.metadata("title", database=label, fallback=False) or label
+        return datasette.table_metadata(DB_NAME, label).get("title") or label
+
+    return kb_crumb
+
+
 async def _front_page(datasette: Datasette) -> dict[str, Any]:
     db = datasette.get_database(DB_NAME)
     stats = dict((await db.execute(STATS_SQL)).first())
@@ -95,7 +108,11 @@ def extra_template_vars(
     template: str, database: str | None, table: str | None, view_name: str, request: Request | None, datasette: Datasette
 ):
     async def inner() -> dict[str, Any]:
-        found: dict[str, Any] = {"kb_urls": SiteUrls(datasette), "kb_label": _labeller(datasette)}
+        found: dict[str, Any] = {
+            "kb_urls": SiteUrls(datasette),
+            "kb_label": _labeller(datasette),
+            "kb_crumb": _crumb_namer(datasette),
+        }
         if template == "index.html":
             found.update(await _front_page(datasette))
         elif view_name == "row" and database == DB_NAME and table == "proposals" and request is not None:
@@ -112,6 +129,7 @@ def extra_template_vars(
 
 # JSON-array columns of `proposals` shown as linked names instead of raw JSON.
 ARRAY_COLUMN_TABLES = {"ministries": "ministries", "proponents": "local_governments", "co_proponents": "local_governments"}
+ARRAY_COLUMN_TABLES.update({"proponent_prefectures": "prefectures", "co_proponent_prefectures": "prefectures"})
 
 
 @hookimpl
