@@ -34,6 +34,8 @@ from .check import check_paths  # noqa: E402
 from .problems import Problem  # noqa: E402
 from .textnorm import index_text  # noqa: E402
 from .vocab import CATEGORY_LABELS, EMPTY_MARK, SECTION_ORDER, Association, Outcome, SectionKey, Stage  # noqa: E402
+from .registries import tables as _registry_tables  # noqa: E402,F401 - registers its build step
+from .statutes import tables as _statute_tables  # noqa: E402,F401 - registers its build step
 
 ROLE_PROPONENT = "提案団体"
 ROLE_CO_PROPONENT = "追加共同提案団体"
@@ -315,6 +317,15 @@ def _counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {t.name: t.count for t in db.tables if not t.name.startswith((FTS_TABLE, "sqlite_"))}
 
 
+def _file_mode(path: Path) -> int:
+    """Mode for the new database: the old file's, else what a plain create would give (mkstemp makes 0600)."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def build(db_path: str | Path, dirs: Iterable[str | Path]) -> BuildResult:
     """Check the files, then build the database atomically; raise BuildError (writing nothing) on problems."""
     db_path = Path(db_path)
@@ -334,6 +345,7 @@ def build(db_path: str | Path, dirs: Iterable[str | Path]) -> BuildResult:
         db.close()
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(db_path))
         os.replace(tmp, db_path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -167,3 +168,18 @@ def test_cli_build_reports_count(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "提案 6 件" in result.output
     assert sqlite3.connect(tmp_path / "out.db").execute("select count(*) from proposals").fetchone() == (6,)
+
+
+def test_new_database_gets_normal_file_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    build(tmp_path / "kb.db", [CORPUS])
+    assert (tmp_path / "kb.db").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_rebuild_keeps_the_permissions_of_the_previous_database(tmp_path: Path) -> None:
+    target = tmp_path / "kb.db"
+    build(target, [CORPUS])
+    target.chmod(0o640)
+    build(target, [CORPUS])
+    assert target.stat().st_mode & 0o777 == 0o640
