@@ -7,6 +7,9 @@ match bigram phrases, which finds 1- and 2-character Japanese words (docs/search
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Awaitable, Callable
+
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
@@ -26,7 +29,7 @@ def search_snippet(text: str | None, query: str | None) -> str | None:
 
 
 @hookimpl(trylast=True)
-def prepare_connection(conn) -> None:
+def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
     conn.create_function("search_snippet", 2, search_snippet, deterministic=True)
 
@@ -46,5 +49,5 @@ async def search_view(datasette: Datasette, request: Request) -> Response:
 
 
 @hookimpl
-def register_routes() -> list:
+def register_routes() -> list[tuple[str, Callable[..., Awaitable[Response]]]]:
     return [(r"^/search$", search_view)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,7 +71,7 @@ def column_label(description: str | None, column: str) -> str:
     return re.split(r"[（(。]", description, maxsplit=1)[0].strip() or column
 
 
-def _labeller(datasette: Datasette):
+def _labeller(datasette: Datasette) -> Callable[[str | None, str], str]:
     def kb_label(table: str | None, column: str) -> str:
         columns = datasette.table_metadata(DB_NAME, table).get("columns", {}) if table else {}
         return column_label(columns.get(column), column)
@@ -78,7 +79,7 @@ def _labeller(datasette: Datasette):
     return kb_label
 
 
-def _crumb_namer(datasette: Datasette):
+def _crumb_namer(datasette: Datasette) -> Callable[[str, int], str]:
     """Breadcrumb labels: position 0 is the site, 1 a database, 2 a table (Datasette passes raw names)."""
 
     def kb_crumb(label: str, position: int) -> str:
@@ -106,7 +107,7 @@ async def _front_page(datasette: Datasette) -> dict[str, Any]:
 @hookimpl
 def extra_template_vars(
     template: str, database: str | None, table: str | None, view_name: str, request: Request | None, datasette: Datasette
-):
+) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def inner() -> dict[str, Any]:
         found: dict[str, Any] = {
             "kb_urls": SiteUrls(datasette),
