@@ -81,3 +81,10 @@ def test_parse_of_render_is_identity(proposal: Proposal) -> None:
     text = render(proposal)
     assert parse_text(text) == proposal
     assert render(parse_text(text)) == text
+
+
+def test_format_doc_example_is_the_canonical_real_file() -> None:
+    doc = (REPO / "docs" / "format.md").read_text(encoding="utf-8")
+    example = doc.split("````markdown\n", 1)[1].split("````", 1)[0]
+    assert example == (REPO / "proposals" / "2024" / "0071.md").read_text(encoding="utf-8")
+    assert render(parse_text(example)) == example
