@@ -40,6 +40,8 @@ MINISTRIES = [
     "内閣府", "警察庁", "金融庁", "こども家庭庁", "デジタル庁", "総務省", "法務省", "財務省", "文部科学省",
     "厚生労働省", "農林水産省", "経済産業省", "国土交通省", "環境省",
 ]
+# Ministries founded after proposals began (data/ministries.yaml): not used before the year after.
+MINISTRY_FIRST_YEAR = {"デジタル庁": 2021, "こども家庭庁": 2023}
 GOVERNMENTS = [
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県",
     "千葉県", "東京都", "神奈川県", "新潟県", "長野県", "静岡県", "愛知県", "京都府", "大阪府", "兵庫県", "広島県",
@@ -95,7 +97,8 @@ def synthetic_proposal(rng: random.Random, bank: dict[SectionKey, list[str]], ye
     opinions = {a: _text(rng, bank[SectionKey.OPINIONS], topics, rng.randint(1, 3)) for a in Association if rng.random() < 0.5}
     if not opinions:
         sections[SectionKey.OPINIONS] = None
-    ministries = rng.sample(MINISTRIES, rng.choice([1, 1, 1, 2, 2, 3]))
+    existing = [m for m in MINISTRIES if year > MINISTRY_FIRST_YEAR.get(m, 0)]
+    ministries = rng.sample(existing, rng.choice([1, 1, 1, 2, 2, 3]))
     return Proposal(
         year=year,
         era=year_to_era(year),

@@ -53,10 +53,11 @@ FIELD_LABELS: dict[str, str] = {
 }
 FRONT_MATTER_KEYS = [k for k in Proposal.model_fields if k not in ("sections", "opinions")]
 
-_md = MarkdownIt("commonmark").use(front_matter_plugin)
+# Only block structure matters here (headings and their lines); inline parsing is skipped for speed.
+_md = MarkdownIt("commonmark").use(front_matter_plugin).disable("inline")
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: parsing is the build's hot path
     """SafeLoader that leaves dates as text, so pydantic reports a bad date instead of YAML crashing."""
 
 
@@ -64,6 +65,16 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _load_yaml(content: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once, keeping the node tree (for line numbers) and the data built from it."""
+    loader = _Loader(content)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def field_label(path: str) -> str:
@@ -148,8 +159,7 @@ def _front_matter(tokens: list, text: str, where: str) -> tuple[dict[str, Any] |
     token = tokens[0]
     offset = token.map[0] + 1  # content starts on the line after the opening ---
     try:
-        node = yaml.compose(token.content, Loader=_Loader)
-        data = yaml.load(token.content, Loader=_Loader)
+        node, data = _load_yaml(token.content)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 + offset if mark else offset
@@ -339,7 +349,7 @@ def front_matter_lines(text: str) -> dict[str, int]:
     if not tokens or tokens[0].type != "front_matter":
         return {}
     try:
-        node = yaml.compose(tokens[0].content, Loader=_Loader)
+        node, _ = _load_yaml(tokens[0].content)
     except yaml.YAMLError:
         return {}
     return _yaml_lines(node, tokens[0].map[0] + 1) if node else {}
