@@ -9,6 +9,7 @@ from pathlib import Path
 from .models import Proposal
 from .parse import parse_file
 from .problems import Problem, ProposalError, display_path
+from .registries.proposal_check import registry_problems
 
 
 def iter_proposal_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -49,7 +50,7 @@ def duplicate_ids(items: list[tuple[Path, Proposal]]) -> list[Problem]:
     return problems
 
 
-CROSS_CHECKS: list[CrossCheck] = [duplicate_ids]
+CROSS_CHECKS: list[CrossCheck] = [duplicate_ids, registry_problems]
 
 
 def check_paths(paths: Iterable[str | Path]) -> CheckResult:

@@ -1,0 +1,5 @@
+"""Registries of local governments and ministries: one name, one code, typos caught.
+
+The data lives in `data/` (see docs/registries.md); these modules load it, look names up
+after the same normalisation search uses, and check proposal files against it.
+"""

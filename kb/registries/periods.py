@@ -1,0 +1,45 @@
+"""Which dates a proposal covers, so names can be checked against the years they existed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..models import Proposal
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive date range; None on either side means open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def overlaps(self, other: Period) -> bool:
+        starts_before_other_ends = self.start is None or other.end is None or self.start <= other.end
+        ends_after_other_starts = self.end is None or other.start is None or self.end >= other.start
+        return starts_before_other_ends and ends_after_other_starts
+
+    def contains(self, day: dt.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def describe(self) -> str:
+        """`2014-01-01〜2015-12-31`, `2016-01-01〜`, `〜2015-12-31` (for messages)."""
+        return f"{self.start or ''}〜{self.end or ''}"
+
+
+def proposal_period(proposal: Proposal) -> Period:
+    """From 1 January of the proposal's year to 31 December, or to the 閣議決定 if that came later.
+
+    A proposal is made in spring and answered until the December decision (H26 was decided in
+    January 2015), so a ministry that existed at any time in that span may appear on its sheets.
+    """
+    end = dt.date(proposal.year, 12, 31)
+    if proposal.decision and proposal.decision.date and proposal.decision.date > end:
+        end = proposal.decision.date
+    return Period(dt.date(proposal.year, 1, 1), end)
+
+
+def attribute_day(year: int) -> dt.date:
+    """The day whose 団体属性 counts for a year's proposals: 1 April, when designations take effect."""
+    return dt.date(year, 4, 1)

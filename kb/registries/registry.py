@@ -1,0 +1,31 @@
+"""Both registries, loaded once per data folder, with the problems found in their files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..problems import Problem
+from .localgov import LocalGovernmentRegistry, data_dir
+from .localgov_data import load_local_governments
+from .ministries import MinistryRegistry, load_ministries
+
+
+@dataclass(frozen=True)
+class Registries:
+    local_governments: LocalGovernmentRegistry
+    ministries: MinistryRegistry
+    problems: tuple[Problem, ...]
+
+
+@lru_cache(maxsize=4)
+def _load(directory: Path) -> Registries:
+    local_governments, lg_problems = load_local_governments(directory)
+    ministries, m_problems = load_ministries(directory)
+    return Registries(local_governments, ministries, tuple(lg_problems + m_problems))
+
+
+def load_registries(directory: Path | None = None) -> Registries:
+    """Cached: `kb check` and `kb build` both need them, and the files do not change during a run."""
+    return _load((directory or data_dir()).resolve())
