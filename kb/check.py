@@ -10,6 +10,7 @@ from .models import Proposal
 from .parse import parse_file
 from .problems import Problem, ProposalError, display_path
 from .registries.proposal_check import registry_problems
+from .statutes.checks import statute_registry_check
 
 
 def iter_proposal_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -50,7 +51,7 @@ def duplicate_ids(items: list[tuple[Path, Proposal]]) -> list[Problem]:
     return problems
 
 
-CROSS_CHECKS: list[CrossCheck] = [duplicate_ids, registry_problems]
+CROSS_CHECKS: list[CrossCheck] = [duplicate_ids, statute_registry_check, registry_problems]
 
 
 def check_paths(paths: Iterable[str | Path]) -> CheckResult:

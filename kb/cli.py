@@ -123,6 +123,49 @@ def serve(
         raise typer.Exit(1) from None
 
 
+def _statute_registry():  # -> kb.statutes.registry.Registry
+    """The statute registry, or exit 1 with every problem of the file."""
+    from .statutes.registry import RegistryError, load_registry
+
+    try:
+        return load_registry()
+    except RegistryError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def statutes(
+    directory: Annotated[Path, typer.Argument(help="提案フォルダ")] = DEFAULT_DIR,
+    unresolved: Annotated[bool, typer.Option("--unresolved", help="解決できなかった引用だけを表示する")] = False,
+) -> None:
+    """提案が引用している法令と引用数、法令レジストリで解決できなかった引用を表示する。"""
+    from .statutes.report import statute_report
+
+    registry = _statute_registry()
+    report = statute_report([directory], registry)
+    for problem in report.problems:
+        _err(str(problem))
+    if report.problems:
+        _err(f"{len(report.problems)} 件の問題があります（kb check で確認してください）")
+        raise typer.Exit(1)
+    typer.echo(report.render(registry, unresolved_only=unresolved))
+
+
+@app.command()
+def cite(
+    text: Annotated[Optional[str], typer.Argument(metavar="[TEXT | -]", help="文章（省略または「-」で標準入力）")] = None,
+) -> None:
+    """文章中の法令の引用を1行1件の JSON で表示する（法令ID、題名、種類、条項、e-Gov リンク、引用箇所）。"""
+    from .statutes.extract import cite_lines
+
+    registry = _statute_registry()
+    source = sys.stdin.read() if text in (None, "-") else text
+    for line in cite_lines(source, registry):
+        typer.echo(line)
+
+
 @app.command("import")
 def import_sheets(
     paths: Annotated[list[Path], typer.Argument(help="個票のテキストまたは PDF（複数可。1ファイルに複数の個票も可）")],
@@ -155,7 +198,6 @@ def import_sheets(
     for change in report.files:
         if change.kept:
             typer.echo(f"編集を残しました: {change.path}: {'、'.join(change.kept)}（個票の内容にするなら --force）")
-
 
 
 def main() -> None:

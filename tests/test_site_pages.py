@@ -98,7 +98,8 @@ def test_table_page_has_japanese_title_and_configured_facets(site: SiteClient) -
     assert "<h1" in html and "提案" in html
     data = site.json("/kb/proposals.json?_col=title")
     assert set(data["facet_results"]) == {
-        "year", "category", "policy_field", "ministries", "outcome", "theme", "proponent_prefectures", "proponent_kinds"
+        "year", "category", "policy_field", "ministries", "outcome", "theme", "proponent_prefectures", "proponent_kinds",
+        "statutes",
     }
 
 

@@ -1,0 +1,121 @@
+"""`kb statutes`: what the proposals cite, how often, and what could not be resolved.
+
+The unresolved list is a to-do list for the registry: each line says what was written,
+where, and what entry would resolve it (with the 法令ID when the number allows it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..check import check_paths
+from ..problems import Problem
+from .egov import derive_law_id, law_url
+from .extract import extract_proposal
+from .lawnumber import parse_law_number
+from .registry import Registry
+from .resolve import AMBIGUOUS, NO_ANTECEDENT, Citation
+
+MAX_LISTED = 5
+
+
+@dataclass
+class Tally:
+    """Citations of one statute (registered or not) across the proposals."""
+
+    key: str
+    title: str
+    kind: str
+    statute_id: str | None = None
+    reason: str | None = None
+    law_number: str | None = None
+    parent_id: str | None = None
+    citations: int = 0
+    proposals: set[str] = field(default_factory=set)
+    pinpoints: Counter[str] = field(default_factory=Counter)
+    written: Counter[str] = field(default_factory=Counter)
+
+    def add(self, proposal_id: str, c: Citation) -> None:
+        self.citations += 1
+        self.proposals.add(proposal_id)
+        self.written[c.name] += 1
+        if c.pinpoint is not None:
+            self.pinpoints[c.pinpoint.label] += 1
+
+
+@dataclass
+class StatuteReport:
+    proposals: int = 0
+    citations: int = 0
+    resolved: list[Tally] = field(default_factory=list)
+    unresolved: list[Tally] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def render(self, registry: Registry, unresolved_only: bool = False) -> str:
+        """Plain text for people (Japanese), tab-separated so it pastes into a spreadsheet."""
+        lines: list[str] = []
+        if not unresolved_only:
+            lines.append(f"引用されている法令等: {len(self.resolved)} 件（提案 {self.proposals} 件、引用 {self.citations} 件）")
+            lines.append("引用数\t提案数\tID\t名前\t種類\tよく引かれる箇所\te-Gov")
+            for t in self.resolved:
+                statute = registry.statutes[t.statute_id or ""]
+                top = "、".join(f"{label}（{n}）" for label, n in t.pinpoints.most_common(3)) or "—"
+                lines.append(
+                    f"{t.citations}\t{len(t.proposals)}\t{t.statute_id}\t{statute.display_name}\t{t.kind}\t{top}\t{law_url(statute.egov_id) or '—'}"
+                )
+            lines.append("")
+        lines.append(f"解決できなかった引用: {len(self.unresolved)} 件")
+        if self.unresolved:
+            lines.append("引用数\t提案数\t書かれた名前\t種類\t理由\t提案\t対処")
+        for t in self.unresolved:
+            where = "、".join(sorted(t.proposals)[:MAX_LISTED]) + ("…" if len(t.proposals) > MAX_LISTED else "")
+            names = "、".join(n for n, _ in t.written.most_common(3))
+            lines.append(f"{t.citations}\t{len(t.proposals)}\t{names}\t{t.kind}\t{t.reason}\t{where}\t{advice(t)}")
+        return "\n".join(lines)
+
+
+def advice(t: Tally) -> str:
+    """What an editor can do about one unresolved name (Japanese)."""
+    if t.reason in (AMBIGUOUS, NO_ANTECEDENT):
+        return "同法・同条などの参照先が本文から一つに決まらないため、リンクしません"
+    hint = f"data/statutes.yaml に「{t.title}」を登録してください"
+    if t.parent_id:
+        hint += f"（parent: {t.parent_id}）"
+    number = parse_law_number(t.law_number) if t.law_number else None
+    if number is not None:
+        if number.kind == "政令":
+            hint += f"。法令ID {derive_law_id(number)}"
+        elif number.kind == "法律":
+            hint += f"。閣法なら法令ID {derive_law_id(number, '閣法')}（衆法・参法なら分類番号が異なるので e-Gov で確認）"
+        else:
+            hint += "。府省令等の法令IDは番号から導けないので e-Gov で確認"
+    return hint
+
+
+def tally(items: Iterable[tuple[str, Citation]]) -> tuple[list[Tally], list[Tally], int]:
+    """(resolved, unresolved, citation count), most cited first."""
+    tallies: dict[str, Tally] = {}
+    count = 0
+    for proposal_id, c in items:
+        count += 1
+        key = c.statute_id or f"{c.unresolved}:{c.identity}"
+        t = tallies.get(key)
+        if t is None:
+            t = tallies[key] = Tally(key, c.title, c.kind, c.statute_id, c.unresolved, c.law_number, c.parent_id)
+        t.add(proposal_id, c)
+    ordered = sorted(tallies.values(), key=lambda t: (-t.citations, -len(t.proposals), t.key))
+    return [t for t in ordered if t.statute_id], [t for t in ordered if not t.statute_id], count
+
+
+def statute_report(paths: Iterable[str | Path], registry: Registry) -> StatuteReport:
+    """Parse the proposals under `paths`, extract every citation, and count them."""
+    checked = check_paths(paths)
+    report = StatuteReport(problems=checked.problems, proposals=len(checked.proposals))
+    if checked.problems:
+        return report
+    items = [(p.id, pc.citation) for _, p in checked.proposals for pc in extract_proposal(p, registry)]
+    report.resolved, report.unresolved, report.citations = tally(items)
+    return report

@@ -1,0 +1,287 @@
+"""Mentions → citations: which statute each one names, and where in it.
+
+Names resolve through the registry, through the abbreviations the proposal defines
+(「以下「番号利用法」という。」, nearest definition before the use), or by law number.
+Back-references resolve the way eyecite resolves "Id.": to the last citation of the
+matching kind (同法 → the last 法律, 同条 → the last citation with an article), and
+are left unresolved when that antecedent is ambiguous (two different laws cited
+together just before) or missing — never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from .clean import CleanText
+from .egov import derive_law_id, law_url
+from .find import SUFFIX_KINDS, Form, Mention
+from .lawnumber import LawNumber
+from .pinpoint import Pinpoint
+from .registry import KINDS, Registry, Statute, fold_name
+
+UNREGISTERED = "未登録"
+AMBIGUOUS = "曖昧な参照"
+NO_ANTECEDENT = "参照先なし"
+UNKNOWN_KIND = "不明"
+BACK_KINDS: dict[str, tuple[str, ...]] = {
+    "同法": ("法律",),
+    "同令": ("政令", "府省令", "勅令"),
+    "同規則": ("府省令", "規則"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a name refers to: a registry entry, or an unregistered statute known by name or number."""
+
+    statute: Statute | None
+    title: str
+    kind: str
+    law_number: LawNumber | None = None
+    parent: Statute | None = None
+
+    @classmethod
+    def of(cls, statute: Statute) -> Target:
+        return cls(statute, statute.title, statute.kind, statute.number)
+
+    @property
+    def egov_id(self) -> str | None:
+        if self.statute is not None:
+            return self.statute.egov_id
+        return derive_law_id(self.law_number) if self.law_number else None  # only a 政令 derives without a bill
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One citation: the original words and where they are, and what they were resolved to."""
+
+    start: int  # offsets in the original text
+    end: int
+    quote: str
+    form: Form
+    name: str
+    statute_id: str | None
+    title: str
+    kind: str
+    law_number: str | None
+    pinpoint: Pinpoint | None
+    egov_id: str | None
+    url: str | None
+    unresolved: str | None  # why statute_id is None: 未登録 / 曖昧な参照 / 参照先なし
+    group: int = 0  # mentions joined by 及び/、 share a group within a part
+    part: int = 0
+    parent_id: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """Same statute ⇔ same identity, registered or not (used for ambiguity and counting)."""
+        return self.statute_id or f"?{fold_name(self.title)}"
+
+    def as_json(self) -> dict[str, object]:
+        """The `kb cite` line: statute id or null, title, kind, pinpoint, e-Gov link, quoted text."""
+        return {
+            "statute": self.statute_id,
+            "title": self.title,
+            "kind": self.kind,
+            "pinpoint": self.pinpoint.label if self.pinpoint else None,
+            "url": self.url,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "form": self.form.value,
+            "law_number": self.law_number,
+            "egov_id": self.egov_id,
+            "unresolved": self.unresolved,
+        }
+
+
+@dataclass
+class Abbreviations:
+    """Abbreviations a proposal defines, each with where it was defined (part index, offset)."""
+
+    defined: dict[str, list[tuple[tuple[int, int], Target]]] = field(default_factory=dict)
+
+    def add(self, name: str, at: tuple[int, int], target: Target) -> None:
+        self.defined.setdefault(fold_name(name), []).append((at, target))
+
+    def lookup(self, name: str, at: tuple[int, int]) -> Target | None:
+        """Nearest definition before `at`; a use before any definition takes the first one."""
+        found = self.defined.get(fold_name(name))
+        if not found:
+            return None
+        before = [t for pos, t in found if pos <= at]
+        return before[-1] if before else found[0][1]
+
+    def names(self) -> frozenset[str]:
+        return frozenset(self.defined)
+
+
+def subordinate(target: Target, suffix: str, registry: Registry) -> Target:
+    """番号利用法 + 施行令 → the registered 施行令, or an unregistered one named after its parent."""
+    if target.statute is not None:
+        child = registry.child(target.statute.id, suffix)
+        if child is not None:
+            return Target.of(child)
+    return Target(None, target.title + suffix, SUFFIX_KINDS[suffix], parent=target.statute)
+
+
+def name_target(m: Mention, registry: Registry, abbreviations: Abbreviations, at: tuple[int, int]) -> Target | None:
+    """What a named mention (not a back-reference or continuation) refers to."""
+    base = m.base or m.name
+    target: Target | None = None
+    if m.form is Form.DEFINED:
+        target = abbreviations.lookup(base, at)
+    elif m.form is Form.ALIAS:
+        statute = registry.lookup_name(base)
+        target = Target.of(statute) if statute else None
+    elif m.form is Form.LAW_NUMBER and m.law_number is not None:
+        statute = registry.lookup_number(m.law_number)
+        target = Target.of(statute) if statute else Target(None, m.law_number.label, m.law_number.kind, m.law_number)
+    elif m.form is Form.UNREGISTERED:
+        statute = registry.lookup_number(m.law_number) if m.law_number else None
+        target = Target.of(statute) if statute else Target(None, base, m.kind_hint or UNKNOWN_KIND, m.law_number)
+    if target is not None and m.suffix:
+        target = subordinate(target, m.suffix, registry)
+    return target
+
+
+def _citation(
+    ct: CleanText, m: Mention, part: int, target: Target | None, pin: Pinpoint | None, why: str | None, form: Form | None = None
+) -> Citation:
+    start, end = ct.span(m.start, m.end)
+    if target is None:
+        kind = m.kind_hint if m.kind_hint in KINDS else UNKNOWN_KIND
+        return Citation(start, end, ct.original[start:end], form or m.form, m.name, None, m.name, kind, None, pin, None, None, why, m.group, part)
+    statute = target.statute
+    egov_id = target.egov_id
+    return Citation(
+        start, end, ct.original[start:end], form or m.form, m.name,
+        statute.id if statute else None, target.title, target.kind,
+        target.law_number.label if target.law_number else None, pin, egov_id, law_url(egov_id, pin),
+        None if statute else UNREGISTERED, m.group, part, target.parent.id if target.parent else None,
+    )  # fmt: skip
+
+
+def _target_of(c: Citation, registry: Registry) -> Target:
+    """Rebuild the target of an earlier citation, to hand it on to a back-reference."""
+    if c.statute_id is not None:
+        return Target.of(registry.statutes[c.statute_id])
+    parent = registry.statutes.get(c.parent_id or "")
+    return Target(None, c.title, c.kind, None, parent)
+
+
+def _antecedent(history: Sequence[Citation], wanted: Callable[[Citation], bool]) -> tuple[Citation | None, str | None]:
+    """The last citation `wanted` accepts, or why there is none (missing, or ambiguous in its group)."""
+    for c in reversed(history):
+        if c.unresolved in (AMBIGUOUS, NO_ANTECEDENT) or not wanted(c):
+            continue
+        rivals = {o.identity for o in history if (o.part, o.group) == (c.part, c.group) and wanted(o) and o.unresolved not in (AMBIGUOUS, NO_ANTECEDENT)}
+        if len(rivals) > 1:
+            return None, AMBIGUOUS
+        return c, None
+    return None, NO_ANTECEDENT
+
+
+def _pin_rivals(history: Sequence[Citation], c: Citation, level: str) -> bool:
+    """True when the antecedent's group cites several different places at this level (同条 after 第9条及び第19条)."""
+    def key(o: Citation) -> object:
+        p = o.pinpoint
+        return (o.identity, p.article, p.paragraph if level != "article" else None, p.item if level == "item" else None, p.table if level == "table" else None) if p else None
+    return len({key(o) for o in history if (o.part, o.group) == (c.part, c.group) and o.pinpoint is not None and _has_level(o.pinpoint, level)}) > 1
+
+
+def _has_level(p: Pinpoint, level: str) -> bool:
+    return {"article": bool(p.article), "paragraph": p.paragraph is not None, "item": bool(p.item), "table": p.table is not None}[level]
+
+
+_PIN_BACKS: dict[str, tuple[str, int]] = {
+    "同条": ("article", 0), "前条": ("article", -1), "次条": ("article", 1),
+    "同項": ("paragraph", 0), "前項": ("paragraph", -1), "次項": ("paragraph", 1),
+    "同号": ("item", 0), "前号": ("item", -1), "次号": ("item", 1),
+    "同表": ("table", 0),
+}  # fmt: skip
+
+
+def _shift(p: Pinpoint, level: str, step: int, extra: Pinpoint | None) -> Pinpoint | None:
+    """The antecedent's pinpoint cut to `level`, moved by `step` (前条 = −1), plus what the text adds."""
+    if level == "table":
+        base = Pinpoint(supplementary=p.supplementary, table=p.table, table_row=p.table_row)
+        return base
+    article, paragraph, item = p.article, p.paragraph, p.item
+    if level == "article":
+        paragraph, item = None, None
+        if step:
+            if article is None or len(article) != 1 or article[0] + step < 1:
+                return None  # 前条 of 第252条の17の2 cannot be known without the statute's text
+            article = (article[0] + step,)
+    elif level == "paragraph":
+        item = None
+        if step:
+            if paragraph is None or paragraph + step < 1:
+                return None
+            paragraph = paragraph + step
+    elif level == "item" and step:
+        if item is None or len(item) != 1 or item[0] + step < 1:
+            return None
+        item = (item[0] + step,)
+    base = Pinpoint(supplementary=p.supplementary, article=article, paragraph=paragraph if level != "article" else None, item=item if level == "item" else None)
+    if extra is None:
+        return base
+    return replace(
+        base,
+        paragraph=extra.paragraph if extra.paragraph is not None else base.paragraph,
+        item=extra.item or base.item,
+        part=extra.part,
+        through=extra.through.inherit(base) if extra.through else None,
+    )
+
+
+def resolve_mentions(
+    ct: CleanText,
+    mentions: Sequence[Mention],
+    registry: Registry,
+    abbreviations: Abbreviations,
+    part: int = 0,
+    earlier: Sequence[Citation] = (),
+) -> list[Citation]:
+    """Citations for one text part. `earlier` holds the proposal's citations in the parts before,
+    which only 本ガイドライン-style references reach; 同法・同条 stay within the part."""
+    out: list[Citation] = []
+    for m in mentions:
+        if m.form is Form.CONTINUATION:
+            prev = out[-1] if out else None
+            if prev is None:
+                out.append(_citation(ct, m, part, None, m.pinpoint, NO_ANTECEDENT))
+                continue
+            pin = m.pinpoint.inherit(prev.pinpoint) if m.pinpoint and prev.pinpoint else m.pinpoint
+            target = None if prev.unresolved in (AMBIGUOUS, NO_ANTECEDENT) else _target_of(prev, registry)
+            out.append(_citation(ct, m, part, target, pin, prev.unresolved))
+            continue
+        if m.form is not Form.BACK:
+            target = name_target(m, registry, abbreviations, (part, m.start))
+            form = Form.TITLE if target and target.statute and fold_name(target.statute.title) == (m.base or m.name) else m.form
+            out.append(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
+            continue
+        back = m.back or ""
+        if back in BACK_KINDS:
+            kinds = BACK_KINDS[back]
+            ante, why = _antecedent(out, lambda c: c.kind in kinds and (back != "同規則" or c.title.endswith("規則")))
+            target = _target_of(ante, registry) if ante else None
+            if target is not None and m.suffix:
+                target = subordinate(target, m.suffix, registry)
+            out.append(_citation(ct, m, part, target, m.pinpoint, why))
+        elif back in _PIN_BACKS:
+            level, step = _PIN_BACKS[back]
+            ante, why = _antecedent(out, lambda c: c.pinpoint is not None and _has_level(c.pinpoint, level))
+            if ante is not None and _pin_rivals(out, ante, level):
+                ante, why = None, AMBIGUOUS
+            pin = _shift(ante.pinpoint, level, step, m.pinpoint) if ante and ante.pinpoint else None
+            if ante is not None and pin is None:
+                ante, why = None, AMBIGUOUS
+            out.append(_citation(ct, m, part, _target_of(ante, registry) if ante else None, pin, why))
+        else:  # 本ガイドライン, 当該通知: the instrument the proposal is discussing
+            kind = m.kind_hint
+            ante, why = _antecedent([*earlier, *out], lambda c: c.kind == kind)
+            out.append(_citation(ct, m, part, _target_of(ante, registry) if ante else None, m.pinpoint, why))
+    return out

@@ -1,0 +1,129 @@
+"""Build step: `statutes` and `citations` tables, and a `statutes` column on proposals for faceting.
+
+`citations` links both ways — to the proposal it is in and to the statute it resolves
+to — so Datasette can go from a proposal to the articles it cites and from a statute
+to every proposal that touches it. Positions are offsets in the section text as stored
+(the original wording), so the quote can be found again in `proposals.<section>`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from ..build import BUILD_STEPS
+from ..models import Proposal
+from .egov import law_url
+from .extract import PartCitation, extract_proposal
+from .registry import Registry, Statute, load_registry
+
+STATUTE_COLUMN = "statutes"  # on proposals: JSON array of the display names of the statutes cited
+
+
+def statute_row(s: Statute, cited: dict[str, tuple[int, set[str]]]) -> dict[str, Any]:
+    count, proposals = cited.get(s.id, (0, set()))
+    return {
+        "id": s.id,
+        "name": s.display_name,
+        "title": s.title,
+        "kind": s.kind,
+        "law_number": s.number.label if s.number else None,
+        "bill": s.bill,
+        "egov_id": s.egov_id,
+        "egov_url": law_url(s.egov_id),
+        "parent_id": s.parent,
+        "issuer": s.issuer,
+        "aliases": list(s.aliases),
+        "note": s.note,
+        "checked": s.checked,
+        "citation_count": count,
+        "proposal_count": len(proposals),
+    }
+
+
+def citation_rows(proposal: Proposal, found: list[PartCitation]) -> list[dict[str, Any]]:
+    rows = []
+    for position, pc in enumerate(found, start=1):
+        c, pin = pc.citation, pc.citation.pinpoint
+        rows.append(
+            {
+                "id": f"{proposal.id}-{position:03d}",
+                "proposal_id": proposal.id,
+                "position": position,
+                "section": pc.part.section,
+                "section_label": pc.part.label,
+                "association": pc.part.association,
+                "statute_id": c.statute_id,
+                "title": c.title,
+                "kind": c.kind,
+                "form": c.form.value,
+                "pinpoint": pin.label if pin else None,
+                "supplementary": int(pin.supplementary) if pin else None,
+                "appendix_table": pin.table_key if pin else None,
+                "article": pin.article_key if pin else None,
+                "paragraph": pin.paragraph if pin else None,
+                "item": pin.item_key if pin else None,
+                "part": pin.part if pin else None,
+                "law_number": c.law_number,
+                "url": c.url,
+                "quote": c.quote,
+                "quote_start": c.start,
+                "quote_end": c.end,
+                "unresolved": c.unresolved,
+            }
+        )
+    return rows
+
+
+def display_names(found: list[PartCitation], registry: Registry) -> list[str]:
+    """Statutes a proposal cites, first citation first, for the facet on proposals."""
+    ids = dict.fromkeys(pc.citation.statute_id for pc in found if pc.citation.statute_id)
+    return [registry.statutes[i].display_name for i in ids]
+
+
+def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], registry: Registry | None = None) -> None:
+    """The build step: extract every proposal's citations and write the two tables."""
+    registry = registry or load_registry()
+    per_proposal = [(p, extract_proposal(p, registry)) for p in proposals]
+    cited: dict[str, tuple[int, set[str]]] = {}
+    for p, found in per_proposal:
+        for pc in found:
+            if pc.citation.statute_id:
+                n, ids = cited.get(pc.citation.statute_id, (0, set()))
+                cited[pc.citation.statute_id] = (n + 1, ids | {p.id})
+    db["statutes"].create(
+        {
+            "id": str, "name": str, "title": str, "kind": str, "law_number": str, "bill": str, "egov_id": str,
+            "egov_url": str, "parent_id": str, "issuer": str, "aliases": str, "note": str, "checked": str,
+            "citation_count": int, "proposal_count": int,
+        },
+        pk="id",
+        not_null={"name", "title", "kind"},
+        foreign_keys=[("parent_id", "statutes", "id")],
+    )  # fmt: skip
+    db["statutes"].insert_all(statute_row(s, cited) for s in registry.statutes.values())
+    db["citations"].create(
+        {
+            "id": str, "proposal_id": str, "position": int, "section": str, "section_label": str,
+            "association": str, "statute_id": str, "title": str, "kind": str, "form": str, "pinpoint": str,
+            "supplementary": int, "appendix_table": str, "article": str, "paragraph": int, "item": str,
+            "part": str, "law_number": str, "url": str, "quote": str, "quote_start": int, "quote_end": int,
+            "unresolved": str,
+        },
+        pk="id",
+        not_null={"proposal_id", "section", "title", "kind", "form", "quote"},
+        foreign_keys=[("proposal_id", "proposals", "id"), ("statute_id", "statutes", "id")],
+    )  # fmt: skip
+    db["citations"].insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
+    db["proposals"].add_column(STATUTE_COLUMN, str)
+    with db.conn:
+        db.conn.executemany(
+            f"UPDATE proposals SET {STATUTE_COLUMN} = ? WHERE id = ?",
+            [(json.dumps(display_names(found, registry), ensure_ascii=False), p.id) for p, found in per_proposal],
+        )
+    db["citations"].create_index(["statute_id", "article"], if_not_exists=True)
+
+
+BUILD_STEPS.append(write_statute_tables)
