@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .labels import DIGIT, NUMBER, SPACE
+from .labels import DIGIT, NUMBER, SPACE, loose
 
 _S = rf"{SPACE}*"
 _SERIAL = re.compile(rf"整理{_S}番号{_S}(?P<n>{NUMBER})")
@@ -21,9 +21,8 @@ _STACKED = re.compile(rf"整理{_S}番号{_S}[(（]?{_S}管理{_S}番号{_S}[)�
 _THEME = re.compile(
     rf"重点{_S}募集{_S}テーマ{_S}[「『](?P<theme>[^」』]+)[」』]{_S}の?{_S}該当{_S}(?P<mark>[○〇◯✓✔])?"
 )
-_CATEGORY = re.compile(
-    rf"(?<![A-Za-zＡ-Ｚａ-ｚ])(?P<cat>(?:[ABＡＢ]{_S})?(?:権限移譲|地方に対する規制緩和|義務付け・枠付けの見直し等))"
-)
+_CATEGORY_NAMES = "|".join(loose(name) for name in ("権限移譲", "地方に対する規制緩和", "義務付け・枠付けの見直し等"))
+_CATEGORY = re.compile(rf"(?<![A-Za-zＡ-Ｚａ-ｚ])(?P<cat>(?:[ABＡＢ]{_S})?(?:{_CATEGORY_NAMES}))")
 _FIELD_CODE = re.compile(rf"(?P<pf>{DIGIT}(?:{SPACE}?{DIGIT})?{_S}[_＿]{_S}[^\s]+)")
 _FIELD_LABEL = re.compile(rf"提案{_S}分野{_S}(?P<rest>.*)$")
 _LABEL_WORDS = re.compile(rf"提案{_S}区分|提案{_S}分野|重点{_S}募集{_S}テーマ")
@@ -75,7 +74,7 @@ def read_header(region: str) -> Header:
         header.theme = re.sub(r"\s", "", theme.group("theme"))
     category = _CATEGORY.search(flat)
     if category:
-        header.category = category.group("cat")
+        header.category = category.group("cat")  # any spacing: the model folds it to 「B 地方に対する規制緩和」
     code = _FIELD_CODE.search(flat)
     if code:
         header.policy_field = re.sub(r"\s", "", code.group("pf"))

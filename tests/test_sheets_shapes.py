@@ -1,0 +1,198 @@
+"""The same sheet in every shape reads into the same model; several sheets split; clean-up rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.sheets import read_sheets
+from kb.sheets.cleanup import section_text
+from kb.sheets.header import read_header
+from kb.sheets.pages import drop_furniture
+from kb.vocab import SectionKey, Stage
+from sheet_shapes import (
+    MARKDOWN_0070,
+    PLAIN_0071,
+    SYNTHETIC_NOTE,
+    VIEWER_0071,
+    collapse_like_viewer,
+    markdown_to_plain,
+    plain_to_markdown,
+    several_sheets,
+)
+
+
+def only(text: str):
+    result = read_sheets(text)
+    assert result.problems == []
+    assert len(result.sheets) == 1
+    return result.sheets[0].proposal
+
+
+@pytest.fixture(scope="module")
+def plain_0071() -> str:
+    return PLAIN_0071.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def markdown_0070() -> str:
+    return MARKDOWN_0070.read_text(encoding="utf-8")
+
+
+def test_seed_0071_as_markdown_gives_the_same_model(plain_0071):
+    shaped = plain_to_markdown(plain_0071)
+    assert "整理番号 (管理番号)\t71 71 )" in shaped and "### 提案団体" in shaped
+    assert only(shaped) == only(plain_0071)
+
+
+def test_seed_0070_as_plain_gives_the_same_model(markdown_0070):
+    shaped = markdown_to_plain(markdown_0070)
+    assert "#" not in shaped and "整理番号\t70\n(管理番号\t70)" in shaped
+    assert only(shaped) == only(markdown_0070)
+
+
+@pytest.mark.parametrize("seed", ["plain_0071", "markdown_0070"])
+def test_viewer_copy_with_collapsed_lines_and_broken_numbers_gives_the_same_model(seed, request):
+    text = request.getfixturevalue(seed)
+    shaped = collapse_like_viewer(text)
+    assert shaped.count("\n") == 1 and " 7 " in shaped
+    assert only(shaped) == only(text)
+
+
+def test_viewer_fixture_is_the_collapsed_seed_and_reads_the_same(plain_0071):
+    stored = VIEWER_0071.read_text(encoding="utf-8")
+    assert stored == collapse_like_viewer(plain_0071)
+    assert only(stored) == only(plain_0071)
+
+
+@pytest.mark.parametrize("shape", [lambda t: t, collapse_like_viewer], ids=["lines", "viewer"])
+def test_several_sheets_split_into_the_right_proposals(plain_0071, markdown_0070, shape):
+    text = shape(several_sheets(plain_0071, markdown_0070))
+    result = read_sheets(text)
+    assert result.problems == []
+    assert [s.proposal.id for s in result.sheets] == ["2024-0071", "2024-0070", "2024-0172"]
+    assert [s.proposal.sheet_ministry for s in result.sheets] == ["デジタル庁", "総務省", "デジタル庁"]
+    assert result.sheets[2].proposal.title == "（合成）教育委員会の事務に係る中間サーバーの共同利用"
+    assert result.sheets[0].proposal == only(plain_0071)
+    assert result.sheets[1].proposal == only(markdown_0070)
+    # the synthetic note before the first sheet belongs to no sheet
+    assert all(SYNTHETIC_NOTE.strip()[:10] not in str(s.proposal.model_dump()) for s in result.sheets)
+
+
+def test_several_sheets_report_the_line_where_each_starts(plain_0071, markdown_0070):
+    text = several_sheets(plain_0071, markdown_0070)
+    lines = text.split("\n")
+    starts = [n + 1 for n, line in enumerate(lines) if "地方分権改革に関する提案募集 提案事項" in line]
+    assert [s.line for s in read_sheets(text).sheets] == starts
+
+
+def test_not_a_sheet_names_the_missing_heading():
+    result = read_sheets("地方公共団体における番号制度の導入ガイドラインのポイント\n\n本文です。\n")
+    assert result.sheets == []
+    [problem] = result.problems
+    assert problem.field == "個票の見出し"
+    assert "令和6年 地方分権改革に関する提案募集 提案事項" in problem.message
+
+
+def test_sheet_without_ministry_and_stage_is_refused(plain_0071):
+    broken = plain_0071.replace("デジタル庁 最終的な調整結果\n", "")
+    [problem] = read_sheets(broken).problems
+    assert problem.field == "府省と段階" and problem.line == 3
+
+
+def test_cut_off_before_the_proponents_names_every_missing_field(plain_0071):
+    cut = plain_0071[: plain_0071.index("提案団体")]
+    result = read_sheets(cut)
+    assert result.sheets == []
+    assert {p.field for p in result.problems} == {"提案団体", "制度の所管・関係府省"}
+    assert all(p.message.endswith("が見つかりません") for p in result.problems)
+
+
+def test_cut_off_sheet_imports_what_is_there_and_lists_what_is_missing(plain_0071):
+    cut = plain_0071[: plain_0071.index("エラー対応やシステム更新作業等")]
+    [sheet] = read_sheets(cut).sheets
+    assert list(sheet.proposal.sections) == [SectionKey.MEASURES, SectionKey.PROBLEMS]
+    assert sheet.proposal.sections[SectionKey.PROBLEMS].endswith("個別に中間サーバーを設置することとなり、")
+    assert sheet.missing[0] == SectionKey.RESIDENTS.value
+    assert sheet.missing[-1] == SectionKey.DECISION.value
+    assert any("文の途中で終わっています" in note for note in sheet.notes)
+
+
+def test_first_answer_sheet_has_only_its_sections_and_no_outcome(plain_0071):
+    first = plain_0071.replace("デジタル庁 最終的な調整結果", "デジタル庁 第１次回答")
+    first = first[: first.index("各府省からの第1次回答を踏まえた提案団体からの見解")]
+    [sheet] = read_sheets(first).sheets
+    assert sheet.stage is Stage.FIRST_ANSWER
+    assert sheet.missing == []
+    assert list(sheet.proposal.sections)[-1] is SectionKey.FIRST_ANSWER
+    assert sheet.proposal.decision is None
+    assert sheet.proposal.sources[0].title.endswith("デジタル庁 第１次回答")
+
+
+@pytest.mark.parametrize(
+    ("era", "year"), [("令和6年", 2024), ("令和元年", 2019), ("平成26年", 2014), ("平成31年", 2019)]
+)
+def test_year_comes_from_the_sheet_heading_era(plain_0071, era, year):
+    proposal = only(plain_0071.replace("令和6年 地方分権改革", f"{era} 地方分権改革", 1))
+    assert proposal.year == year
+
+
+def test_decision_date_comes_from_the_decision_heading(plain_0071):
+    text = plain_0071.replace("令和6年12月24日閣議決定", "令和7年1月31日閣議決定")
+    assert str(only(text).decision.date) == "2025-01-31"
+
+
+def test_decision_text_when_printed_leaves_the_outcome_to_the_editor(plain_0071):
+    text = plain_0071.rstrip("\n—\n") + "\n\n提案の趣旨を踏まえ、地方公共団体に周知する。\n"
+    proposal = only(text)
+    assert proposal.sections[SectionKey.DECISION] == "提案の趣旨を踏まえ、地方公共団体に周知する。"
+    assert proposal.decision.outcome is None and proposal.decision.date is not None
+
+
+def test_header_fields_run_on_one_line_as_in_a_viewer_copy():
+    header = read_header(" 管理番号 1 20 提案区分 A 権限移譲 提案分野 土地利用(農地除く) ")
+    assert (header.number, header.category, header.policy_field, header.theme) == (120, "A 権限移譲", "土地利用(農地除く)", None)
+
+
+def test_header_table_with_stacked_labels():
+    header = read_header("整理番号 (管理番号)\t70 70 )\t重点募集テーマ 「デジタル化」の 該当\t○\t提案区分 提案分野\tB 地方に対する規制緩和 11_総務")
+    assert (header.serial, header.number, header.theme, header.policy_field) == (70, 70, "デジタル化", "11_総務")
+
+
+def test_theme_without_its_mark_is_absent():
+    assert read_header("整理番号 5 (管理番号 5) 重点募集テーマ 「デジタル化」の 該当 提案区分 B").theme is None
+
+
+def test_lines_broken_mid_sentence_are_joined_and_paragraphs_kept():
+    raw = "都道府県と教育委員会が別の情報保有機関として\n実施していた事務を統一できる。\n\n事務効率の向上に繋がる。\n第2段落の続きです。"
+    assert section_text(raw) == "都道府県と教育委員会が別の情報保有機関として実施していた事務を統一できる。\n\n事務効率の向上に繋がる。\n\n第2段落の続きです。"
+
+
+def test_bullet_lines_become_list_items_and_their_broken_lines_are_joined():
+    raw = "花巻市の例:\n○当市においても業務負担が\n生じている。\n〇一つの自治体が複数の中間サーバーを管理している。"
+    assert section_text(raw) == "花巻市の例:\n\n- ○当市においても業務負担が生じている。\n- 〇一つの自治体が複数の中間サーバーを管理している。"
+
+
+def test_statute_lines_are_never_joined():
+    raw = "地方自治法第252条の17の2\n地方自治法施行令第174条の49の2"
+    assert section_text(raw, keep_lines=True) == "地方自治法第252条の17の2\n\n地方自治法施行令第174条の49の2"
+
+
+def test_dash_means_published_with_nothing_to_say():
+    assert section_text("\n—\n") is None
+    assert section_text("") == ""
+
+
+def test_page_headers_footers_and_numbers_are_dropped():
+    bodies = [("措置の内容を", "見直す。"), ("支障事例の", "続きである。"), ("回答の", "最後である。")]
+    page = "内閣府地方分権改革推進室\n\n{first}\n{second}\n\n- {n} -\n"
+    text = "\f".join(page.format(first=a, second=b, n=n) for n, (a, b) in enumerate(bodies, 1))
+    kept = drop_furniture(text)
+    assert kept.text == [line for pair in bodies for line in pair]
+    assert kept.numbers[:2] == [3, 4]
+
+
+def test_a_sheet_across_pages_reads_as_if_it_had_no_page_break(plain_0071):
+    cut = plain_0071.index("エラー対応やシステム更新作業等")
+    header = "内閣府地方分権改革推進室\n\n"
+    paged = header + plain_0071[:cut] + "\n\n- 1 -\n\f" + header + plain_0071[cut:] + "\n- 2 -\n"
+    assert only(paged) == only(plain_0071)
