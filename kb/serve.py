@@ -18,6 +18,7 @@ from datasette.app import Datasette
 from datasette.database import Database
 
 from .build import BuildResult, build
+from .registries.localgov import data_dir
 
 SITE = Path(__file__).resolve().parent.parent / "site"
 DB_NAME = "kb"
@@ -43,7 +44,7 @@ def is_stale(db_path: Path, proposal_dirs: Iterable[Path]) -> bool:
 
 def ensure_built(db_path: Path, proposal_dirs: list[Path]) -> BuildResult | None:
     """Build only when stale; returns the build result, or None when the database was up to date."""
-    return build(db_path, proposal_dirs) if is_stale(db_path, proposal_dirs) else None
+    return build(db_path, proposal_dirs) if is_stale(db_path, [*proposal_dirs, data_dir()]) else None
 
 
 def load_metadata(site: Path = SITE) -> dict:

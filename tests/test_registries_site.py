@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,3 +113,22 @@ def test_prefecture_without_proposals_of_its_own_still_has_a_page(site: SiteClie
 def test_canned_query_finds_proposals_of_a_prefecture_by_its_short_name(site: SiteClient) -> None:
     rows = site.json(f"/kb/proposals_of_prefecture.json?_shape=array&name={quote('宮城')}")
     assert sorted({r["提案ID"] for r in rows}) == ["2022-0001", "2024-0070", "2024-0071"]
+
+
+def test_serve_rebuilds_the_database_after_the_registry_data_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb.registries.localgov import DATA_DIR_ENV
+    from kb.serve import ensure_built
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    monkeypatch.setenv(DATA_DIR_ENV, str(data))
+    db = tmp_path / "kb.db"
+    assert ensure_built(db, [FIXTURES / "real"]) is not None
+    assert ensure_built(db, [FIXTURES / "real"]) is None
+    edited = data / "ministries.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    later = db.stat().st_mtime + 10
+    os.utime(edited, (later, later))
+    assert ensure_built(db, [FIXTURES / "real"]) is not None

@@ -20,12 +20,14 @@ class Registries:
 
 
 @lru_cache(maxsize=4)
-def _load(directory: Path) -> Registries:
+def _load(directory: Path, stamp: tuple[float, ...]) -> Registries:  # stamp: files' mtimes, the cache key
     local_governments, lg_problems = load_local_governments(directory)
     ministries, m_problems = load_ministries(directory)
     return Registries(local_governments, ministries, tuple(lg_problems + m_problems))
 
 
 def load_registries(directory: Path | None = None) -> Registries:
-    """Cached: `kb check` and `kb build` both need them, and the files do not change during a run."""
-    return _load((directory or data_dir()).resolve())
+    """Cached while the files are unchanged: `kb check` and `kb build` both need them in one run."""
+    directory = (directory or data_dir()).resolve()
+    stamp = tuple(p.stat().st_mtime for p in sorted(directory.glob("*")) if p.is_file())
+    return _load(directory, stamp)
