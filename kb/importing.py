@@ -198,10 +198,13 @@ def _read_input(path: Path) -> tuple[str | None, bool, list[ImportProblem]]:
             return extract_text(path), True, []
         except PdfError as exc:
             return None, True, [ImportProblem(where, "PDF", str(exc))]
-    try:
-        return path.read_text(encoding="utf-8-sig"), False, []
-    except UnicodeDecodeError:
-        return None, False, [ImportProblem(where, "ファイル", "UTF-8 のテキストか PDF を指定してください")]
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):  # text saved on Windows is often CP932 (Shift_JIS)
+        try:
+            return data.decode(encoding), False, []
+        except UnicodeDecodeError:
+            continue
+    return None, False, [ImportProblem(where, "ファイル", "UTF-8（または Shift_JIS）のテキストか PDF を指定してください")]
 
 
 def _where(path: Path, text: str, line: int, is_pdf: bool) -> str:
@@ -212,11 +215,25 @@ def _where(path: Path, text: str, line: int, is_pdf: bool) -> str:
     return f"{display_path(path)}:{line}"
 
 
+INPUT_SUFFIXES = (".pdf", ".txt", ".md")
+
+
+def expand_inputs(inputs: Iterable[Path]) -> list[Path]:
+    """Files as given; a folder stands for its PDF and text files (sorted)."""
+    out: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
+        else:
+            out.append(path)
+    return out
+
+
 def plan_import(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None) -> ImportReport:
     """Read every input and work out every file change; writes nothing."""
     report = ImportReport()
     incoming: dict[Path, list[tuple[Sheet, str]]] = {}
-    for path in inputs:
+    for path in expand_inputs(inputs):
         text, is_pdf, problems = _read_input(path)
         report.problems += problems
         if text is None:

@@ -190,10 +190,33 @@ def test_url_option_records_where_the_sheet_came_from(tmp_path):
     assert kb_import(PLAIN_0071, MARKDOWN_0070, "--out", out, "--url", url).exit_code == 2
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("sheet.txt", "令和6年".encode("shift_jis"), "UTF-8 のテキストか PDF を指定してください"),
-    ("missing.txt", None, "ファイルがありません"),
-])
+def test_shift_jis_text_is_read_too(tmp_path):
+    sjis = tmp_path / "sjis.txt"
+    # CP932 has no 「—」 (U+2014); Windows text prints 「―」 (U+2015), which reads as 「—」 too
+    sjis.write_bytes(PLAIN_0071.read_text(encoding="utf-8").replace("—", "―").encode("cp932"))
+    out, reference = tmp_path / "sjis_out", tmp_path / "utf8_out"
+    assert kb_import(sjis, "--out", out).exit_code == 0
+    kb_import(PLAIN_0071, "--out", reference)
+    assert snapshot(out) == snapshot(reference)
+
+
+def test_a_folder_stands_for_its_sheets(tmp_path):
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    shutil.copy(PLAIN_0071, folder)
+    shutil.copy(MARKDOWN_0070, folder)
+    result = kb_import(folder, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(tmp_path / "out")) == ["2024/0070.md", "2024/0071.md"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("sheet.txt", b"\xff\xfe\xfd\xfc", "UTF-8（または Shift_JIS）のテキストか PDF を指定してください"),
+        ("missing.txt", None, "ファイルがありません"),
+    ],
+)
 def test_unreadable_input_is_reported(tmp_path, name, data, message):
     path = tmp_path / name
     if data is not None:

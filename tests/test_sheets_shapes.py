@@ -196,3 +196,32 @@ def test_a_sheet_across_pages_reads_as_if_it_had_no_page_break(plain_0071):
     header = "内閣府地方分権改革推進室\n\n"
     paged = header + plain_0071[:cut] + "\n\n- 1 -\n\f" + header + plain_0071[cut:] + "\n- 2 -\n"
     assert only(paged) == only(plain_0071)
+
+
+def test_viewer_copy_of_a_first_answer_sheet_with_the_header_on_one_line(plain_0071):
+    """The issue's example header (管理番号 120, A 権限移譲, 土地利用(農地除く)) on seed 000's own body text."""
+    body = plain_0071[plain_0071.index("提案事項(事項名)") : plain_0071.index("各府省からの第1次回答を踏まえた")]
+    text = collapse_like_viewer(
+        "令和6年 地方分権改革に関する提案募集 提案事項\n厚生労働省 第1次回答\n"
+        "管理番号\t120\n提案区分\tA 権限移譲\n提案分野\t土地利用(農地除く)\n" + body
+    )
+    assert "第1次回答 管理番号 1 20 提案区分 A 権限移譲 提案分野 土地利用(農地除く) 提案事項(事項名) 都道府県と" in text
+    [sheet] = read_sheets(text).sheets
+    proposal = sheet.proposal
+    assert (sheet.stage, proposal.sheet_ministry, proposal.id) == (Stage.FIRST_ANSWER, "厚生労働省", "2024-0120")
+    assert (proposal.serial, proposal.category.label, proposal.policy_field, proposal.theme) == (
+        None,
+        "A 権限移譲",
+        "土地利用(農地除く)",
+        None,
+    )
+    assert sheet.missing == []
+    assert proposal.sections == {k: v for k, v in only(plain_0071).sections.items() if k.order <= SectionKey.FIRST_ANSWER.order}
+
+
+def test_heading_variants_from_the_vocabulary_alias_table_are_read(plain_0071):
+    """「対応方針記載内容」 is only in kb/vocab.py's SECTION_ALIASES: editors add variants there."""
+    text = plain_0071.replace("令和6年の地方からの提案等に関する対応方針(令和6年12月24日閣議決定)記載内容", "対応方針記載内容")
+    proposal = only(text)
+    assert proposal.sections[SectionKey.DECISION] is None
+    assert proposal.decision.date is None

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from ..vocab import SECTION_ORDER, SectionKey, Stage, fold_label
+from ..vocab import SECTION_ALIASES, SECTION_ORDER, STAGE_ALIASES, SectionKey, Stage, era_to_year, fold_label
 
 SPACE = r"[ \t\u3000]"
 DIGIT = r"[0-9０-９]"
@@ -32,7 +32,8 @@ Label = Field | SectionKey
 # Official order of every body label; a sheet prints them in this order.
 LABEL_ORDER: list[Label] = [Field.TITLE, Field.PROPONENTS, Field.MINISTRIES, *SECTION_ORDER]
 
-# Printed forms seen on real sheets (beyond the canonical ones), longest tried first.
+# Printed forms seen on real sheets, with the parenthetical tails they carry; the section
+# variants in kb/vocab.py's SECTION_ALIASES are recognised too.
 LABEL_VARIANTS: dict[Label, list[str]] = {
     Field.TITLE: ["提案事項(事項名)", "提案事項（事項名）"],
     Field.PROPONENTS: ["提案団体"],
@@ -114,6 +115,8 @@ class Found:
 
 def _label_regex() -> re.Pattern[str]:
     alternatives = [loose(text) for label in LABEL_ORDER for text in LABEL_VARIANTS.get(label, []) + [label.value]]
+    alternatives += [loose(alias) for alias in SECTION_ALIASES]  # variants editors add to kb/vocab.py
+    alternatives = list(dict.fromkeys(alternatives))
     alternatives.append(DECISION_HEADING)
     # longest first, so 「…第1次回答を踏まえた提案団体からの見解」 wins over 「…第1次回答」
     alternatives.sort(key=len, reverse=True)
@@ -122,7 +125,7 @@ def _label_regex() -> re.Pattern[str]:
 
 
 LABEL_RE = _label_regex()
-_LOOKUP: dict[str, Label] = {}
+_LOOKUP: dict[str, Label] = dict(SECTION_ALIASES)
 for _label in LABEL_ORDER:
     for _text in LABEL_VARIANTS.get(_label, []) + [_label.value]:
         _LOOKUP[fold_label(_text)] = _label
@@ -177,9 +180,7 @@ def find_labels(text: str, start: int, end: int) -> list[Found]:
 
 def decision_date(heading: str) -> tuple[int, int, int] | None:
     """(year, month, day) of the cabinet decision named in the decision heading."""
-    from ..vocab import era_to_year
-
-    m = re.search(rf"[(（](?P<inner>[^()（）]*閣議決定)[)）]", heading)
+    m = re.search(r"[(（](?P<inner>[^()（）]*閣議決定)[)）]", heading)
     inner = m.group("inner") if m else heading
     d = _DATE.search(inner)
     if not d:
@@ -194,7 +195,5 @@ def decision_date(heading: str) -> tuple[int, int, int] | None:
 
 def stage_of(text: str) -> Stage | None:
     """The stage a printed stage word names (第１次回答 → 第1次回答)."""
-    from ..vocab import STAGE_ALIASES
-
     folded = fold_label(text).replace("一", "1").replace("二", "2")
     return STAGE_ALIASES.get(folded)

@@ -16,9 +16,19 @@ from pydantic import ValidationError
 from ..models import Proposal
 from ..parse import field_label
 from ..vocab import Association, Outcome, SectionKey, Stage, era_to_year, is_empty_mark, year_to_era
-from .cleanup import close_digit_gaps, one_line, section_text
+from .cleanup import BULLETS, close_digit_gaps, one_line, section_text
 from .header import read_header
-from .labels import ASSOCIATION_MARK, MINISTRY_STAGE, SHEET_TITLE, Field, Found, decision_date, find_labels, stage_of
+from .labels import (
+    ASSOCIATION_MARK,
+    MINISTRY_STAGE,
+    SHEET_TITLE,
+    Field,
+    Found,
+    Label,
+    decision_date,
+    find_labels,
+    stage_of,
+)
 from .pages import drop_furniture
 
 SHEET_HEADING_EXAMPLE = "令和6年 地方分権改革に関する提案募集 提案事項"
@@ -46,6 +56,7 @@ REQUIRED = {
     "ministries": "制度の所管・関係府省",
 }
 _NAME_SPLIT = re.compile(r"[、，,]")
+_NAMES_RUN = re.compile(r"\S*?(?:[、，,]\s*\S*?)*(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -89,12 +100,11 @@ def _co_proponents(raw: str) -> tuple[list[str], str]:
     text = raw.strip()
     if not text or is_empty_mark(text):
         return [], text
-    m = re.match(r"(?P<names>[^\s。]+)(?P<rest>[\s\S]*)$", text)
-    assert m is not None
-    names = m.group("names")
-    if "。" in names or is_empty_mark(names) or names[0] in "○〇◯●・":
+    m = _NAMES_RUN.match(text)  # a name list broken after 「、」 goes on on the next line
+    names, rest = re.sub(r"\s+", "", m.group(0)), text[m.end() :]
+    if "。" in names or is_empty_mark(names) or names[0] in BULLETS:
         return [], text
-    return _names(names), m.group("rest")
+    return _names(names), rest
 
 
 def _opinions(raw: str) -> tuple[str | None, dict[Association, str | None]]:
@@ -156,12 +166,12 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
         ]
     header = read_header(text[stage_match.end() : found[0].start])
     notes += header.notes
-    contents: dict[object, tuple[Found, str]] = {}
+    contents: dict[Label, tuple[Found, str]] = {}
     for n, hit in enumerate(found):
         stop = found[n + 1].start if n + 1 < len(found) else end
         contents[hit.label] = (hit, text[hit.end : stop])
 
-    def raw(label: object) -> str:
+    def raw(label: Label) -> str:
         return contents[label][1] if label in contents else ""
 
     data: dict[str, object] = {
