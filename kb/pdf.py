@@ -74,10 +74,10 @@ def _rows(page: LTPage) -> list[Row]:
     return rows
 
 
-def _page_text(rows: list[Row]) -> str:
+def _page_text(rows: list[Row], right: float) -> str:
+    """One page's text; `right` is the text block's right edge over the whole document."""
     if not rows:
         return ""
-    right = max(r.x1 for r in rows)
     steps = [a.top - b.top for a, b in zip(rows, rows[1:]) if a.top > b.top]
     # the usual line pitch: the lower quartile, since blank lines make many steps twice as tall
     leading = sorted(steps)[len(steps) // 4] if steps else rows[0].size * 1.5
@@ -97,10 +97,12 @@ def _page_text(rows: list[Row]) -> str:
 def extract_text(path: str | Path) -> str:
     """The PDF's text, page by page (form feed between pages), lines rebuilt from their boxes."""
     try:
-        pages = [_page_text(_rows(page)) for page in extract_pages(str(path), laparams=LAParams())]
+        pages = [_rows(page) for page in extract_pages(str(path), laparams=LAParams())]
     except (PDFSyntaxError, ValueError, TypeError, KeyError) as exc:
         raise PdfError(f"PDF として読めません（{type(exc).__name__}）") from None
-    text = "\n\f".join(pages)
+    # one right edge for all pages: a last page of short lines must not look wrapped
+    right = max((row.x1 for rows in pages for row in rows), default=0.0)
+    text = "\n\f".join(_page_text(rows, right) for rows in pages)
     if not text.strip():
         raise PdfError("PDF に文字がありません（画像だけの PDF は読めません。OCR でテキストにしてから取り込んでください）")
     if len(_CID.findall(text)) > max(10, len(text) // 50):

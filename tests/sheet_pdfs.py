@@ -18,6 +18,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 FONT_NAME = "IPAexGothic"
 PAGE_HEADER = "内閣府地方分権改革推進室"
+LABEL_COLUMN = 150.0  # where the value cell of a table row starts (points from the left margin)
 DEBIAN_FONTS = [
     Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
     Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
@@ -99,12 +100,22 @@ def write_sheets_pdf(
     for sheet in sheets:
         y, used = start_page(), 0
         for raw in sheet.split("\n"):
-            for piece in _wrap(raw.replace("\t", "  "), width, size) if raw.strip() else [""]:
+            # a tab makes a table row: the first cell on the left, the rest in a column of its own
+            label, tab, value = raw.partition("\t")
+            cells = [(label, 0.0), (value.replace("\t", "  "), LABEL_COLUMN)] if tab else [(raw, 0.0)]
+            rows: list[list[tuple[str, float]]] = []
+            for cell, x in cells:
+                for n, piece in enumerate(_wrap(cell, width - x, size) if cell.strip() else [""]):
+                    if n >= len(rows):
+                        rows.append([])
+                    rows[n].append((piece, x))
+            for row in rows:
                 if used >= per_page:
                     end_page()
                     y, used = start_page(), 0
-                if piece:
-                    canvas.drawString(margin, y, piece)
+                for piece, x in row:
+                    if piece:
+                        canvas.drawString(margin + x, y, piece)
                 y -= leading
                 used += 1
         end_page()

@@ -87,6 +87,16 @@ def collapse_like_viewer(text: str) -> str:
     return re.sub(r"(?<![0-9])([0-9])(?=[0-9])", r"\1 ", flat) + "\n"
 
 
+SHORT_FIELDS = ["提案事項(事項名)", "提案団体", "制度の所管・関係府省"]
+
+
+def values_beside_labels(text: str) -> str:
+    """The header table as a PDF lays it out: each short value in a cell right of its label (a tab)."""
+    for label in SHORT_FIELDS:
+        text = re.sub(rf"(?m)^(#* ?){re.escape(label)}\n\n", lambda m: f"{m.group(1)}{label}\t", text, count=1)
+    return text
+
+
 SYNTHETIC_NOTE = "合成データ（テスト用）: seed の個票を並べたもの。3枚目は seed 000 の管理番号と事項名を変えた架空の個票です。\n\n"
 
 

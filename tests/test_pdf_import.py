@@ -19,7 +19,7 @@ from kb.pdf import PdfError, extract_text
 from kb.sheets import read_sheets
 from kb.vocab import SectionKey
 from sheet_pdfs import PAGE_HEADER, japanese_font, write_sheets_pdf
-from sheet_shapes import MARKDOWN_0070, PLAIN_0071
+from sheet_shapes import MARKDOWN_0070, PLAIN_0071, values_beside_labels
 
 SEEDS = [PLAIN_0071, MARKDOWN_0070]
 
@@ -53,6 +53,16 @@ def test_pdf_with_two_sheets_reads_like_their_text(two_sheet_pdf, seed_texts):
     from_pdf = models(extract_text(path))
     assert [p.id for p in from_pdf] == ["2024-0071", "2024-0070"]
     assert from_pdf == [models(text)[0] for text in seed_texts]
+
+
+def test_pdf_laid_out_as_a_table_reads_like_the_text(tmp_path, seed_texts):
+    """Short values in a cell right of their label (the header table of a real sheet), wrapping inside it."""
+    path = tmp_path / "table.pdf"
+    write_sheets_pdf(path, [values_beside_labels(text) for text in seed_texts])
+    text = extract_text(path)
+    assert "提案団体\t宮城県、" in text
+    assert "提案事項(事項名)\t都道府県と教育委員会が一つの自治体中間サーバーを利用することを可能とすること\n" in text
+    assert models(text) == [models(t)[0] for t in seed_texts]
 
 
 def test_pdf_page_headers_and_footers_stay_out_of_the_text(two_sheet_pdf):

@@ -18,6 +18,7 @@ from sheet_shapes import (
     markdown_to_plain,
     plain_to_markdown,
     several_sheets,
+    values_beside_labels,
 )
 
 
@@ -225,3 +226,26 @@ def test_heading_variants_from_the_vocabulary_alias_table_are_read(plain_0071):
     proposal = only(text)
     assert proposal.sections[SectionKey.DECISION] is None
     assert proposal.decision.date is None
+
+
+def test_copied_text_without_page_breaks_still_loses_its_page_furniture(plain_0071):
+    """Text copied page after page has no form feeds: footers and the headers beside them still go."""
+    furniture = "\n- {n} -\n内閣府地方分権改革推進室\n"
+    first = plain_0071.index("エラー対応やシステム更新作業等")
+    second = plain_0071.index("事務的な負担が少ない。")
+    text = (
+        plain_0071[:first]
+        + furniture.format(n=1)
+        + plain_0071[first:second]
+        + furniture.format(n=2)
+        + plain_0071[second:]
+    )
+    assert only(text) == only(plain_0071)
+
+
+@pytest.mark.parametrize("seed", ["plain_0071", "markdown_0070"])
+def test_values_in_table_cells_beside_their_labels_read_the_same(seed, request):
+    text = request.getfixturevalue(seed)
+    shaped = values_beside_labels(text)
+    assert "提案団体\t宮城県、" in shaped
+    assert only(shaped) == only(text)

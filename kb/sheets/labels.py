@@ -162,7 +162,9 @@ def find_labels(text: str, start: int, end: int) -> list[Found]:
         line_start = text.rfind("\n", 0, m.start()) + 1
         line_end = text.find("\n", m.end())
         line_end = len(text) if line_end < 0 else line_end
-        whole = not text[line_start : m.start("label")].strip(" \t\u3000#") and not text[m.end() : line_end].strip()
+        starts_line = not text[line_start : m.start("label")].strip(" \t\u3000#")
+        # a whole line, or a whole table cell: the label, a tab, then its value (「提案団体\t宮城県、…」)
+        whole = starts_line and (not text[m.end() : line_end].strip() or text[m.end() : m.end() + 1] == "\t")
         hits.append((Found(label, m.start(), m.end(), heading), whole))
     line_mode = bool(hits) and sum(whole for _, whole in hits) * 2 >= len(hits)
     found: list[Found] = []
