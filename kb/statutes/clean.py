@@ -16,7 +16,8 @@ KANJI_UNITS: dict[str, int] = {"十": 10, "百": 100, "千": 1000}
 KANJI_NUMERAL = "〇零一二三四五六七八九十百千"
 ERA_NAMES = ("明治", "大正", "昭和", "平成", "令和")
 # Spaces are dropped (PDF text often reads 第 9 条); line breaks stay, they separate list entries.
-_DROPPED = frozenset(" \t\u3000\u00a0")
+_DROPPED_RE = re.compile("[ \t\u3000\u00a0]")
+_KEPT_RE = re.compile("[^ \t\u3000\u00a0]+")
 _NUMERAL_RUN = re.compile(f"[{KANJI_NUMERAL}]+|元(?=年)")
 # A kanji numeral is a number when it follows 第 or an era name, or continues a branch number
 # (第二百五十二条の十七の二, 別表第二の三の項); elsewhere 一 and 十 are ordinary words (一つ, 十分).
@@ -73,40 +74,35 @@ def int_to_kanji(number: int) -> str:
     return out + (digits[number] if number else "")
 
 
-def _stage(text: str, starts: list[int], ends: list[int], keep: list[tuple[str, int, int]]) -> tuple[str, list[int], list[int]]:
-    """Rebuild text and maps from (piece, first source char, last source char + 1) triples."""
-    out, s_out, e_out = [], [], []
-    for piece, first, last in keep:
-        out.append(piece)
-        s_out.extend([starts[first]] * len(piece))
-        e_out.extend([ends[last - 1]] * len(piece))
-    return "".join(out), s_out, e_out
-
-
 def clean(original: str) -> CleanText:
     """NFKC etc. (kb.textnorm), spaces removed, kanji numerals in number positions → Arabic digits."""
-    norm, offsets = normalize_with_offsets(original)
-    # End of each normalised char: start of the next original cluster.
-    ends: list[int] = []
-    for k in range(len(norm)):
-        j = k + 1
-        while j < len(norm) and offsets[j] == offsets[k]:
-            j += 1
-        ends.append(offsets[j] if j < len(norm) else len(original))
-    keep = [(ch, k, k + 1) for k, ch in enumerate(norm) if ch not in _DROPPED]
-    text, starts, ends2 = _stage(norm, offsets, ends, keep)
+    norm, starts = normalize_with_offsets(original)
+    # End of each normalised char: the start of the next original cluster.
+    ends = [len(original)] * len(norm)
+    for k in range(len(norm) - 2, -1, -1):
+        ends[k] = starts[k + 1] if starts[k + 1] != starts[k] else ends[k + 1]
+    text = norm
+    if _DROPPED_RE.search(norm):
+        kept = [(m.start(), m.end()) for m in _KEPT_RE.finditer(norm)]
+        text = "".join(norm[a:b] for a, b in kept)
+        starts = [x for a, b in kept for x in starts[a:b]]
+        ends = [x for a, b in kept for x in ends[a:b]]
 
-    pieces: list[tuple[str, int, int]] = []
+    parts: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
     pos = 0
     tail = ""  # the last few characters already emitted, for the context test
     for m in _NUMERAL_RUN.finditer(text):
         before = (tail + text[pos : m.start()])[-3:]
         if _NUMBER_BEFORE.search(before) or (m.group() == "元" and before.endswith(ERA_NAMES)):
-            pieces.extend((ch, k, k + 1) for k, ch in enumerate(text[pos : m.start()], start=pos))
             digits = str(kanji_to_int(m.group()))
-            pieces.append((digits, m.start(), m.end()))
+            parts += [text[pos : m.start()], digits]
+            new_starts += starts[pos : m.start()] + [starts[m.start()]] * len(digits)
+            new_ends += ends[pos : m.start()] + [ends[m.end() - 1]] * len(digits)
             tail = (before + digits)[-3:]
             pos = m.end()
-    pieces.extend((ch, k, k + 1) for k, ch in enumerate(text[pos:], start=pos))
-    final, s_final, e_final = _stage(text, starts, ends2, pieces)
-    return CleanText(original, final, tuple(s_final), tuple(e_final))
+    if parts:
+        text = "".join(parts) + text[pos:]
+        starts, ends = new_starts + starts[pos:], new_ends + ends[pos:]
+    return CleanText(original, text, tuple(starts), tuple(ends))

@@ -56,6 +56,8 @@ def _definitions(cleaned: Sequence[CleanText], registry: Registry) -> Abbreviati
     abbreviations = Abbreviations()
     matcher = name_matcher(frozenset(registry.names()), frozenset(), registry.generic_words)
     for index, ct in enumerate(cleaned):
+        if "以下" not in ct.text:
+            continue
         for m in find_mentions(ct, matcher):
             if m.defines:
                 target = name_target(m, registry, abbreviations, (index, m.start))

@@ -60,6 +60,27 @@ _NOTICE_TITLED = re.compile(
     rf"「?(?P<title>[{NAME_CHARS}]+(?:(?:{_CONN}|による|において)[{NAME_CHARS}]+)*について)」?"
     r"\((?P<meta>[^()]{0,80}?(?P<suffix>通知|通達|事務連絡))\)"
 )
+_GENERIC_ENDS = "法|ガイドライン|指針|要綱|要領|通知|通達|事務連絡|について"
+_BACK_FIRST = "同前次本当現"
+
+
+def start_pattern(first_chars: frozenset[str]) -> re.Pattern[str]:
+    """Where a mention can start, so the finder skips every other position.
+
+    A word start (after a non-name character) whose first character begins a known name or a
+    back-reference, or whose clause holds a word a generic name ends with; an opening 「; a
+    name right after a modifier (改正番号法); an era name (law numbers).
+    """
+    firsts = re.escape("".join(sorted(first_chars | set(_BACK_FIRST))))
+    return re.compile(
+        rf"(?<![{NAME_CHARS}])(?:[{firsts}]|(?=[^。、\n()「」]*?(?:{_GENERIC_ENDS}))[{NAME_CHARS}])"
+        rf"|「|(?<=改正|現行|前記|上記)[{NAME_CHARS}]|(?<=[旧新])[{NAME_CHARS}]|明治|大正|昭和|平成|令和"
+    )
+
+
+# A generic name needs one of these words before the end of its clause: a cheap test that
+# spares the name patterns at most word starts.
+_MAY_BE_GENERIC = re.compile(r"[^。、\n()「」]*?(?:法|ガイドライン|指針|要綱|要領|通知|通達|事務連絡|について)")
 TITLE_WINDOW = 80
 _TITLE_BEFORE = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN}[{NAME_CHARS}]+)*(?=\()")
 _G_LAW = re.compile(rf"[{NAME_CHARS}]*?法(?P<suffix>{'|'.join(SUFFIXES)})?(?=$|[^{NAME_CHARS}]|{_LAW_END_OK.pattern})")
@@ -105,6 +126,7 @@ class NameMatcher:
         ordered = sorted(self.names, key=len, reverse=True)
         self._re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._first = frozenset(n[0] for n in self.names)
+        self.start_re = start_pattern(self._first)
 
     def match_at(self, text: str, i: int) -> str | None:
         """The longest known name starting at i that stands as a word there."""
@@ -217,7 +239,8 @@ def _head(text: str, i: int, names: NameMatcher, floor: int = 0) -> Mention | No
         if titled is not None:
             return titled
         return Mention(i, m.end(), Form.LAW_NUMBER, m.group(), law_number=number, kind_hint=number.kind)
-    if text[i] == "「" or _word_start(text, i):
+    may_be_generic = _MAY_BE_GENERIC.match(text, i + (text[i] == "「")) is not None
+    if may_be_generic and (text[i] == "「" or _word_start(text, i)):
         m = _NOTICE_TITLED.match(text, i)
         if m:
             title = m.group("title")
@@ -228,7 +251,7 @@ def _head(text: str, i: int, names: NameMatcher, floor: int = 0) -> Mention | No
     if known is not None:
         form = Form.DEFINED if known in names.defined else Form.ALIAS
         return _with_suffix(text, Mention(i, i + len(known), form, known, base=known))
-    found = _generic(text, i, names)
+    found = _generic(text, i, names) if may_be_generic else None
     if found is not None:
         start, end, kind, suffix = found
         name = text[start:end]
@@ -267,6 +290,10 @@ def find_mentions(ct: CleanText, names: NameMatcher) -> list[Mention]:
     group = 0
     i = 0
     while i < len(text):
+        start = names.start_re.search(text, i)
+        if start is None:
+            break
+        i = start.start()
         head = _head(text, i, names, out[-1].end if out else 0)
         if head is None:
             i += 1

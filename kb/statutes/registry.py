@@ -78,11 +78,13 @@ class Registry:
     by_name: dict[str, str] = field(default_factory=dict)
     by_number: dict[LawNumber, str] = field(default_factory=dict)
     children: dict[tuple[str, str], str] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # id → folded official title
 
     @classmethod
     def of(cls, statutes: list[Statute], generic_words: list[str] = ()) -> Registry:  # type: ignore[assignment]
         reg = cls({s.id: s for s in statutes}, frozenset(fold_name(w) for w in generic_words))
         for s in statutes:
+            reg.titles[s.id] = fold_name(s.title)
             for name in (s.title, s.short, *s.aliases):
                 if name:
                     reg.by_name.setdefault(fold_name(name), s.id)
@@ -99,8 +101,16 @@ class Registry:
         return reg
 
     def lookup_name(self, name: str) -> Statute | None:
-        sid = self.by_name.get(fold_name(name))
+        return self.lookup_clean(fold_name(name))
+
+    def lookup_clean(self, name: str) -> Statute | None:
+        """Lookup of a name already in clean form (as the finder reports it)."""
+        sid = self.by_name.get(name)
         return self.statutes[sid] if sid else None
+
+    def is_title(self, statute: Statute, name: str) -> bool:
+        """True when `name` (clean) is the statute's official title, not a short name."""
+        return self.titles.get(statute.id) == name
 
     def lookup_number(self, number: LawNumber) -> Statute | None:
         sid = self.by_number.get(number)

@@ -76,7 +76,7 @@ class Citation:
     @property
     def identity(self) -> str:
         """Same statute ⇔ same identity, registered or not (used for ambiguity and counting)."""
-        return self.statute_id or f"?{fold_name(self.title)}"
+        return self.statute_id or f"?{self.title}"
 
     def as_json(self) -> dict[str, object]:
         """The `kb cite` line: statute id or null, title, kind, pinpoint, e-Gov link, quoted text."""
@@ -133,7 +133,7 @@ def name_target(m: Mention, registry: Registry, abbreviations: Abbreviations, at
     if m.form is Form.DEFINED:
         target = abbreviations.lookup(base, at)
     elif m.form is Form.ALIAS:
-        statute = registry.lookup_name(base)
+        statute = registry.lookup_clean(base)
         target = Target.of(statute) if statute else None
     elif m.form is Form.LAW_NUMBER and m.law_number is not None:
         statute = registry.lookup_number(m.law_number)
@@ -260,7 +260,7 @@ def resolve_mentions(
             continue
         if m.form is not Form.BACK:
             target = name_target(m, registry, abbreviations, (part, m.start))
-            form = Form.TITLE if target and target.statute and fold_name(target.statute.title) == (m.base or m.name) else m.form
+            form = Form.TITLE if target and target.statute and registry.is_title(target.statute, m.base or m.name) else m.form
             out.append(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
             continue
         back = m.back or ""

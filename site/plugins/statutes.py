@@ -1,0 +1,120 @@
+"""Statute pages and the citations on proposal pages (docs/statutes.md).
+
+A statute's page lists the proposals that cite it, by year and outcome, with a link to
+e-Gov; a proposal's page lists, under each section, the statutes and articles that
+section cites, each linked to the article on e-Gov and to the statute's own page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.utils import tilde_encode, urlsafe_components
+from datasette.utils.asgi import Request
+from markupsafe import Markup, escape
+
+from kb.serve import DB_NAME
+
+STATUTE_PROPOSALS_SQL = """
+select p.id, p.title, p.era, p.year, p.number, coalesce(p.outcome, '（未分類）') as outcome,
+  count(*) as citations,
+  json_group_array(json_object('pinpoint', c.pinpoint, 'url', c.url, 'section', c.section_label)) as places
+from citations c join proposals p on p.id = c.proposal_id
+where c.statute_id = :pk
+group by p.id
+order by p.year desc, coalesce((select position from outcomes o where o.id = p.outcome), 99), p.number
+"""
+STATUTE_ARTICLES_SQL = """
+select article, min(pinpoint) as example, count(*) as citations, count(distinct proposal_id) as proposals
+from citations where statute_id = :pk and article is not null and supplementary = 0
+group by article order by citations desc, cast(article as integer) limit 20
+"""
+STATUTE_FAMILY_SQL = "select id, name, kind from statutes where parent_id = :pk or id = (select parent_id from statutes where id = :pk)"
+PROPOSAL_CITATIONS_SQL = """
+select c.section, c.statute_id, s.name, c.title, c.kind, c.pinpoint, c.url, c.quote, c.unresolved
+from citations c left join statutes s on s.id = c.statute_id
+where c.proposal_id = :pk order by c.position
+"""
+
+
+def group_by_year(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """[{year, era, outcomes: [{outcome, proposals: [...]}]}] in the order the query gave."""
+    years: list[dict[str, Any]] = []
+    for r in rows:
+        places: dict[str, dict[str, Any]] = {}
+        for place in json.loads(r["places"]):
+            if place["pinpoint"]:
+                places.setdefault(place["pinpoint"], place)  # each place once, first mention first
+        r = {**r, "places": list(places.values())}
+        if not years or years[-1]["year"] != r["year"]:
+            years.append({"year": r["year"], "era": r["era"], "outcomes": []})
+        outcomes = years[-1]["outcomes"]
+        if not outcomes or outcomes[-1]["outcome"] != r["outcome"]:
+            outcomes.append({"outcome": r["outcome"], "proposals": []})
+        outcomes[-1]["proposals"].append(r)
+    return years
+
+
+def by_section(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Citations of one proposal keyed by section column, duplicates (same statute and place) merged."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        seen = out.setdefault(r["section"], [])
+        key = (r["statute_id"] or r["title"], r["pinpoint"])
+        if not any((s["statute_id"] or s["title"], s["pinpoint"]) == key for s in seen):
+            seen.append(r)
+    return out
+
+
+@hookimpl
+def extra_template_vars(view_name: str, database: str | None, table: str | None, request: Request | None, datasette: Datasette):
+    async def inner() -> dict[str, Any]:
+        if view_name != "row" or database != DB_NAME or request is None or table not in ("statutes", "proposals"):
+            return {}
+        db = datasette.get_database(DB_NAME)
+        if not await db.table_exists("citations"):
+            return {}
+        pk = urlsafe_components(request.url_vars["pks"])[0]
+        if table == "proposals":
+            rows = await db.execute(PROPOSAL_CITATIONS_SQL, {"pk": pk})
+            return {"kb_citations": by_section([dict(r) for r in rows])}
+        statute = (await db.execute("select * from statutes where id = :pk", {"pk": pk})).first()
+        if statute is None:
+            return {}
+        proposals = [dict(r) for r in await db.execute(STATUTE_PROPOSALS_SQL, {"pk": pk})]
+        return {
+            "kb_statute": {**dict(statute), "aliases": json.loads(statute["aliases"] or "[]")},
+            "kb_statute_years": group_by_year(proposals),
+            "kb_statute_proposal_count": len(proposals),
+            "kb_statute_articles": [dict(r) for r in await db.execute(STATUTE_ARTICLES_SQL, {"pk": pk})],
+            "kb_statute_family": [dict(r) for r in await db.execute(STATUTE_FAMILY_SQL, {"pk": pk})],
+        }
+
+    return inner
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette):
+    """proposals.statutes (JSON array of names) as links to the statute pages."""
+    if database != DB_NAME or table != "proposals" or column != "statutes" or not isinstance(value, str):
+        return None
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(names, list):
+        return None
+
+    async def inner() -> Markup:
+        db = datasette.get_database(DB_NAME)
+        ids = {r["name"]: r["id"] for r in await db.execute("select id, name from statutes")}
+        links = [
+            f'<a href="{escape(datasette.urls.row(DB_NAME, "statutes", tilde_encode(ids[n])))}">{escape(n)}</a>' if n in ids else str(escape(n))
+            for n in names
+        ]
+        return Markup("、".join(links))
+
+    return inner

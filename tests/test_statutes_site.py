@@ -1,0 +1,100 @@
+"""Statutes on the real site: tables linked both ways, the statute page, pinpoint links, the facet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from served_site import SiteClient, corpus_site
+
+from kb.serve import DB_NAME
+
+PROPOSALS = Path(__file__).parent / "fixtures" / "statutes" / "proposals"
+MYNUMBER = "425AC0000000027"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteClient]:
+    client = corpus_site(tmp_path_factory.mktemp("statutes"), PROPOSALS)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def db(site: SiteClient) -> sqlite_utils.Database:
+    return sqlite_utils.Database(site.ds.get_database(DB_NAME).path)
+
+
+def test_citations_link_proposals_and_statutes_both_ways(db: sqlite_utils.Database) -> None:
+    fks = {(fk.column, fk.other_table, fk.other_column) for fk in db["citations"].foreign_keys}
+    assert fks == {("proposal_id", "proposals", "id"), ("statute_id", "statutes", "id")}
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    rows = db.execute("select statute_id, article, item from citations where proposal_id = '2024-0071' and pinpoint = '第19条第11号'").fetchall()
+    assert rows == [(MYNUMBER, "19", "11")]
+
+
+def test_quote_positions_refer_to_the_stored_section_text(db: sqlite_utils.Database) -> None:
+    rows = db.execute(
+        "select c.quote, substr(p.second_answer, c.quote_start + 1, c.quote_end - c.quote_start) "
+        "from citations c join proposals p on p.id = c.proposal_id where c.section = 'second_answer' and p.id = '2024-0071'"
+    ).fetchall()
+    assert rows and all(quote == stored for quote, stored in rows)
+
+
+def test_statute_counts_and_facet_column(db: sqlite_utils.Database) -> None:
+    assert db["statutes"].get(MYNUMBER)["citation_count"] == 13
+    assert db["statutes"].get(MYNUMBER)["proposal_count"] == 1
+    facet = {row["id"]: json.loads(row["statutes"]) for row in db["proposals"].rows}
+    assert facet == {"2024-0070": ["セキュリティポリシーガイドライン"], "2024-0071": ["番号利用法"]}
+
+
+def test_statute_page_lists_proposals_by_year_and_outcome_with_egov_link(site: SiteClient) -> None:
+    html = site.get(f"/kb/statutes/{MYNUMBER}").text
+    assert '<h1 class="kb-sheet-title">番号利用法</h1>' in html
+    assert f'href="https://laws.e-gov.go.jp/law/{MYNUMBER}"' in html
+    assert "令和6年（2024年）" in html and "<h4>対応方針に記載なし</h4>" in html
+    assert 'href="/kb/proposals/2024-0071"' in html
+    assert f'href="https://laws.e-gov.go.jp/law/{MYNUMBER}#Mp-At_19-Pr_1-It_11"' in html
+    assert "よく引用される条" in html and "第9条" in html
+
+
+def test_guideline_page_says_it_is_not_a_statute(site: SiteClient) -> None:
+    html = site.get("/kb/statutes/security-policy-guideline").text
+    assert "法令ではありません" in html
+    assert 'href="/kb/proposals/2024-0070"' in html
+
+
+def test_uncited_statute_page_says_so(site: SiteClient) -> None:
+    html = site.get("/kb/statutes/322AC0000000067").text
+    assert "この法令を引用している提案はまだありません。" in html
+
+
+def test_proposal_page_links_each_pinpoint_to_the_article(site: SiteClient) -> None:
+    html = site.get("/kb/proposals/2024-0071").text
+    first_answer = html[html.index('id="first_answer"') : html.index('id="proponent_view"')]
+    assert "引用法令" in first_answer
+    assert f'href="/kb/statutes/{MYNUMBER}"' in first_answer
+    assert f'href="https://laws.e-gov.go.jp/law/{MYNUMBER}#Mp-At_9-Pr_1"' in first_answer
+    assert ">第9条第1項</a>" in first_answer
+
+
+def test_proposals_have_a_statute_facet(site: SiteClient) -> None:
+    data = site.json("/kb/proposals.json?_col=title")
+    values = {v["value"]: v["count"] for v in data["facet_results"]["statutes"]["results"]}
+    assert values == {"番号利用法": 1, "セキュリティポリシーガイドライン": 1}
+    filtered = site.json("/kb/proposals.json?_shape=array&_col=title&statutes__arraycontains=番号利用法")
+    assert [r["id"] for r in filtered] == ["2024-0071"]
+
+
+def test_statute_column_links_to_statute_pages(site: SiteClient) -> None:
+    html = site.get("/kb/proposals?_col=statutes").text
+    assert f'<a href="/kb/statutes/{MYNUMBER}">番号利用法</a>' in html
+
+
+def test_query_finds_proposals_citing_an_article_by_any_name(site: SiteClient) -> None:
+    for name in ("番号法", "番号利用法", MYNUMBER, "行政手続における特定の個人を識別するための番号の利用等に関する法律"):
+        rows = site.json(f"/kb/proposals_citing_statute.json?_shape=array&statute={name}&article=19")
+        assert [(r["提案ID"], r["条項"]) for r in rows] == [("2024-0071", "第19条第11号")], name
