@@ -8,6 +8,7 @@ part they are written in, since each part has its own author.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from ..models import Proposal
 from ..vocab import SECTION_ORDER, SectionKey
 from .clean import CleanText, clean
 from .find import Mention, find_mentions, name_matcher
-from .registry import Registry, fold_name
+from .registry import Registry
 from .resolve import Abbreviations, Citation, name_target, resolve_mentions
 
 OPINIONS_COLUMN = SectionKey.OPINIONS.column
@@ -94,11 +95,9 @@ def extract_proposal(proposal: Proposal, registry: Registry) -> list[PartCitatio
     return [PartCitation(part, c) for part, cites in zip(parts, found) for c in cites]
 
 
-__all__ = ["Citation", "PartCitation", "TextPart", "extract_proposal", "extract_text", "extract_texts", "fold_name", "proposal_parts"]
+__all__ = ["Citation", "PartCitation", "TextPart", "extract_proposal", "extract_text", "extract_texts", "proposal_parts"]
 
 
 def cite_lines(text: str, registry: Registry) -> list[str]:
     """`kb cite` output: one JSON object per citation, in reading order."""
-    import json
-
     return [json.dumps(c.as_json(), ensure_ascii=False) for c in extract_text(text, registry)]

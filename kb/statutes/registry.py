@@ -8,6 +8,7 @@ kind, e-Gov 法令ID, aliases, and how the ID was checked. Every problem is repo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -81,7 +82,7 @@ class Registry:
     titles: dict[str, str] = field(default_factory=dict)  # id → folded official title
 
     @classmethod
-    def of(cls, statutes: list[Statute], generic_words: list[str] = ()) -> Registry:  # type: ignore[assignment]
+    def of(cls, statutes: list[Statute], generic_words: Iterable[str] = ()) -> Registry:
         reg = cls({s.id: s for s in statutes}, frozenset(fold_name(w) for w in generic_words))
         for s in statutes:
             reg.titles[s.id] = fold_name(s.title)
