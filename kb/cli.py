@@ -93,16 +93,18 @@ DbOption = Annotated[Path, typer.Option("--db", help="SQLite データベース�
 def build(
     directory: Annotated[Path, typer.Argument(help="提案フォルダ")] = DEFAULT_DIR,
     db: DbOption = DEFAULT_DB,
+    full: Annotated[bool, typer.Option("--full", help="差分更新せず、すべてのファイルから作り直す")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", help="ファイルを読むプロセス数（既定: CPU コア数）")] = None,
 ) -> None:
-    """提案ファイルを検査し、問題がなければ SQLite データベースを作り直す（失敗時は既存 DB を変えない）。"""
+    """提案ファイルを検査し、問題がなければ SQLite データベースを作る（前回の DB があれば変わったファイルの分だけ更新。失敗時は既存 DB を変えない）。"""
     try:
-        result = build_db(db, [directory])
+        result = build_db(db, [directory], full=full, jobs=jobs)
     except BuildError as exc:
         for problem in exc.problems:
             _err(str(problem))
         _err(f"{len(exc.problems)} 件の問題があるため、データベースは作りませんでした")
         raise typer.Exit(1) from None
-    typer.echo(f"{result.db_path}: 提案 {result.counts.get('proposals', 0)} 件でデータベースを作りました")
+    typer.echo(result.summary())
 
 
 @app.command()

@@ -34,10 +34,15 @@ def proposal_period(proposal: Proposal) -> Period:
     A proposal is made in spring and answered until the December decision (H26 was decided in
     January 2015), so a ministry that existed at any time in that span may appear on its sheets.
     """
-    end = dt.date(proposal.year, 12, 31)
-    if proposal.decision and proposal.decision.date and proposal.decision.date > end:
-        end = proposal.decision.date
-    return Period(dt.date(proposal.year, 1, 1), end)
+    return year_period(proposal.year, proposal.decision.date if proposal.decision else None)
+
+
+def year_period(year: int, decided: dt.date | None) -> Period:
+    """`proposal_period` from the two facts it needs (also as stored in the database, for incremental builds)."""
+    end = dt.date(year, 12, 31)
+    if decided and decided > end:
+        end = decided
+    return Period(dt.date(year, 1, 1), end)
 
 
 def attribute_day(year: int) -> dt.date:

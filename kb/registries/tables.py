@@ -20,12 +20,12 @@ from typing import Any
 
 import sqlite_utils
 
-from ..build import BUILD_STEPS
+from ..build import BUILD_STEPS, incremental_step
 from ..models import Proposal
-from .localgov import LocalGovernment, LocalGovernmentRegistry, kind_sort_key
+from .localgov import LocalGovernment, LocalGovernmentRegistry, data_dir, kind_sort_key
 from .ministries import Ministry, MinistryRegistry
 from .names import NameProblem
-from .periods import Period, attribute_day, proposal_period
+from .periods import Period, attribute_day, proposal_period, year_period
 from .registry import Registries, load_registries
 
 ROLE_PROPONENT = "提案団体"
@@ -163,23 +163,46 @@ def _update(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -
         db.conn.executemany(sql, [{c: r.get(c) for c in ["id", *columns]} for r in rows])
 
 
+def first_periods(db: sqlite_utils.Database) -> dict[str, Period]:
+    """Each local government name → the period of the first proposal (by year, number) that names it.
+
+    Read from the database, so that an incremental build, which passes only the changed proposals,
+    resolves names exactly as a full build does.
+    """
+    names = {name for (name,) in db.execute("SELECT DISTINCT local_government_id FROM proposal_local_governments")}
+    periods: dict[str, Period] = {}
+    query = (
+        "SELECT l.local_government_id, p.year, p.decision_date FROM proposals p"
+        " JOIN proposal_local_governments l ON l.proposal_id = p.id ORDER BY p.year, p.number"
+    )
+    for name, year, decided in db.execute(query):  # in proposal order: stop once every name is placed
+        if name not in periods:
+            periods[name] = year_period(year, dt.date.fromisoformat(decided) if decided else None)
+            if len(periods) == len(names):
+                break
+    return periods
+
+
 def write_registry_tables(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
-    """The build step: fill and extend the core tables from the registries, add prefectures and facets."""
+    """The build step: fill and extend the core tables from the registries, add prefectures and facets.
+
+    Also runs on a previous database with only new and changed proposals (incremental build):
+    tables, columns and keys are added only when missing; name rows are all refreshed.
+    """
     registries = load_registries()
     lgs, today = registries.local_governments, dt.date.today()
 
-    db["prefectures"].create({"id": str, "code": str, "kana": str, "position": int}, pk="id")
-    db["prefectures"].insert_all(prefecture_rows(lgs))
+    if not db["prefectures"].exists():
+        db["prefectures"].create({"id": str, "code": str, "kana": str, "position": int}, pk="id")
+        db["prefectures"].insert_all(prefecture_rows(lgs))
 
-    periods: dict[str, Period] = {}
-    for p in proposals:
-        for name in (*p.proponents, *p.co_proponents):
-            periods.setdefault(name, proposal_period(p))
+    periods = first_periods(db)
     governments = db["local_governments"]
     _add_columns(governments, LOCAL_GOVERNMENT_COLUMNS)
     rows = [local_government_row(r["id"], lgs, periods.get(r["id"], Period(today, today)), today) for r in governments.rows]
     _update(db, "local_governments", rows)
-    governments.add_foreign_key("prefecture", "prefectures", "id")
+    if not any(fk.column == "prefecture" for fk in governments.foreign_keys):
+        governments.add_foreign_key("prefecture", "prefectures", "id")
 
     ministries = db["ministries"]
     _add_columns(ministries, MINISTRY_COLUMNS)
@@ -192,8 +215,12 @@ def write_registry_tables(db: sqlite_utils.Database, proposals: list[Proposal]) 
         {"proposal_id": str, "prefecture_id": str, "role": str, "local_governments": str},
         pk=("proposal_id", "prefecture_id", "role"),
         foreign_keys=[("proposal_id", "proposals", "id"), ("prefecture_id", "prefectures", "id")],
+        if_not_exists=True,
     )
     db["proposal_prefectures"].insert_all(r for p in proposals for r in prefecture_links(p, registries))
 
 
 BUILD_STEPS.append(write_registry_tables)
+incremental_step(
+    write_registry_tables, ["proposal_prefectures"], inputs=lambda: [p for p in data_dir().glob("*") if p.is_file()]
+)

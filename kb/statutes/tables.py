@@ -9,15 +9,17 @@ to every proposal that touches it. Positions are offsets in the section text as 
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import sqlite_utils
 
-from ..build import BUILD_STEPS
+from ..build import BUILD_STEPS, incremental_step
 from ..models import Proposal
+from ..parallel import map_items
 from .egov import law_url
 from .extract import PartCitation, extract_proposal
-from .registry import Registry, Statute, load_registry
+from .registry import Registry, Statute, load_registry, registry_path
 
 STATUTE_COLUMN = "statutes"  # on proposals: JSON array of the display names of the statutes cited
 
@@ -83,16 +85,8 @@ def display_names(found: list[PartCitation], registry: Registry) -> list[str]:
     return [registry.statutes[i].display_name for i in ids]
 
 
-def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], registry: Registry | None = None) -> None:
-    """The build step: extract every proposal's citations and write the two tables."""
-    registry = registry or load_registry()
-    per_proposal = [(p, extract_proposal(p, registry)) for p in proposals]
-    cited: dict[str, tuple[int, set[str]]] = {}
-    for p, found in per_proposal:
-        for pc in found:
-            if pc.citation.statute_id:
-                n, ids = cited.get(pc.citation.statute_id, (0, set()))
-                cited[pc.citation.statute_id] = (n + 1, ids | {p.id})
+def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
+    """The registry's statutes, counts zero until `count_citations`."""
     db["statutes"].create(
         {
             "id": str, "name": str, "title": str, "kind": str, "law_number": str, "bill": str, "egov_id": str,
@@ -103,7 +97,30 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
         not_null={"name", "title", "kind"},
         foreign_keys=[("parent_id", "statutes", "id")],
     )  # fmt: skip
-    db["statutes"].insert_all(statute_row(s, cited) for s in registry.statutes.values())
+    db["statutes"].insert_all(statute_row(s, {}) for s in registry.statutes.values())
+
+
+def count_citations(db: sqlite_utils.Database) -> None:
+    """`citation_count` / `proposal_count` of every statute, from what `citations` holds now."""
+    with db.conn:
+        db.conn.execute("UPDATE statutes SET citation_count = 0, proposal_count = 0")
+        db.conn.execute(
+            "UPDATE statutes SET citation_count = c.n, proposal_count = c.p FROM (SELECT statute_id,"
+            " count(*) AS n, count(DISTINCT proposal_id) AS p FROM citations WHERE statute_id IS NOT NULL"
+            " GROUP BY statute_id) AS c WHERE statutes.id = c.statute_id"
+        )
+
+
+def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], registry: Registry | None = None) -> None:
+    """The build step: extract the proposals' citations (on every core) and write them.
+
+    Also runs on a previous database with only new and changed proposals (incremental build), so
+    tables are created only when missing and the counts on `statutes` are taken from `citations`.
+    """
+    registry = registry or load_registry()
+    per_proposal = list(zip(proposals, map_items(partial(extract_proposal, registry=registry), proposals)))
+    if not db["statutes"].exists():
+        _create_statutes(db, registry)
     db["citations"].create(
         {
             "id": str, "proposal_id": str, "position": int, "section": str, "section_label": str,
@@ -115,15 +132,20 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
         pk="id",
         not_null={"proposal_id", "section", "title", "kind", "form", "quote"},
         foreign_keys=[("proposal_id", "proposals", "id"), ("statute_id", "statutes", "id")],
+        if_not_exists=True,
     )  # fmt: skip
     db["citations"].insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
-    db["proposals"].add_column(STATUTE_COLUMN, str)
+    if STATUTE_COLUMN not in db["proposals"].columns_dict:
+        db["proposals"].add_column(STATUTE_COLUMN, str)
     with db.conn:
         db.conn.executemany(
             f"UPDATE proposals SET {STATUTE_COLUMN} = ? WHERE id = ?",
             [(json.dumps(display_names(found, registry), ensure_ascii=False), p.id) for p, found in per_proposal],
         )
     db["citations"].create_index(["statute_id", "article"], if_not_exists=True)
+    db["citations"].create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone
+    count_citations(db)
 
 
 BUILD_STEPS.append(write_statute_tables)
+incremental_step(write_statute_tables, ["citations"], inputs=lambda: [registry_path()])

@@ -1,0 +1,230 @@
+"""Incremental `kb build`: the same database as a full rebuild, made by re-parsing only what changed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from typer.testing import CliRunner
+
+from kb.build import BUILD_STEPS, FTS_TABLE, INCREMENTAL_STEPS, BuildError, build, incremental_step
+from kb.cli import app
+from kb.filestate import FILES_TABLE
+from kb.models import Proposal
+from kb.parallel import MIN_PARALLEL
+from kb.textnorm import fts_query
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+BROKEN = Path(__file__).parent / "fixtures" / "broken" / "date_invalid.md"
+QUERIES = ["児童", "畑", "保育 農地", "熊本県", "番号", "札幌市", "総務省"]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A copy of the test corpus that a test may edit."""
+    shutil.copytree(CORPUS, tmp_path / "proposals", ignore=shutil.ignore_patterns("README.md"))
+    return tmp_path / "proposals"
+
+
+def _surrogate_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """INTEGER PRIMARY KEY columns: rowid aliases numbered by insertion order, not content."""
+    pks = [r for r in conn.execute(f"PRAGMA table_info([{table}])") if r[5]]
+    return {r[1] for r in pks if len(pks) == 1 and r[2].upper() == "INTEGER"}
+
+
+def snapshot(db_path: Path) -> dict[str, object]:
+    """Everything a reader can see: schema, every table's rows, the search index term by term, rankings."""
+    conn = sqlite3.connect(db_path)
+    ids = dict(conn.execute("SELECT rowid, id FROM proposals"))
+    tables = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        if not name.startswith(("sqlite_", FTS_TABLE))
+    ]
+    out: dict[str, object] = {
+        "schema": sorted(conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%'")),
+    }
+    for table in tables:
+        skip = _surrogate_columns(conn, table) | ({"mtime_ns"} if table == FILES_TABLE else set())
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info([{table}])") if r[1] not in skip]
+        rows = conn.execute(f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{table}]").fetchall()
+        out[table] = (columns, sorted(rows, key=repr))
+    conn.execute(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, {FTS_TABLE}, instance)")
+    out["search index"] = sorted((term, ids[doc], col, offset) for term, doc, col, offset in conn.execute("SELECT * FROM vocab"))
+    for query in QUERIES:
+        ranked = conn.execute(
+            f"SELECT p.id, round(bm25({FTS_TABLE}, 10, 5, 1), 9) FROM {FTS_TABLE}"
+            f" JOIN proposals p ON p.rowid = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH ? ORDER BY 2, 1",
+            (fts_query(query),),
+        ).fetchall()
+        out[f"search {query}"] = ranked
+    conn.close()
+    return out
+
+
+def assert_same_as_full_rebuild(db_path: Path, corpus: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.db"
+    assert build(fresh, [corpus]).mode == "full"
+    got, want = snapshot(db_path), snapshot(fresh)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert got[key] == want[key], key
+
+
+def edit_add_delete(corpus: Path) -> None:
+    """An edit that swaps a name and adds a citation, a new file, a deleted file (its names used nowhere else)."""
+    edited = corpus / "2023" / "0001.md"
+    text = edited.read_text(encoding="utf-8").replace("  - 川崎市", "  - 札幌市")
+    edited.write_text(text + "\n番号法第9条第1項の規定により追記する。\n", encoding="utf-8")
+    added = (corpus / "2023" / "0002.md").read_text(encoding="utf-8").replace("number: 2\nserial: 2", "number: 6\nserial: 6")
+    (corpus / "2023" / "0006.md").write_text(added, encoding="utf-8")
+    (corpus / "2023" / "0005.md").unlink()
+
+
+def test_incremental_build_after_edit_add_and_delete_equals_full_rebuild(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    edit_add_delete(corpus)
+    result = build(db_path, [corpus])
+    assert (result.mode, result.added, result.changed, result.removed) == (
+        "incremental", ["2023-0006"], ["2023-0001"], ["2023-0005"]
+    )
+    assert_same_as_full_rebuild(db_path, corpus, tmp_path)
+    names = {r[0] for r in sqlite3.connect(db_path).execute("SELECT id FROM local_governments")}
+    assert "札幌市" in names and "川崎市" not in names and "宇和島市" not in names
+
+
+def test_search_finds_new_text_and_forgets_old_text_after_incremental_build(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    edited = corpus / "2023" / "0002.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("畑", "牧草地"), encoding="utf-8")
+    assert build(db_path, [corpus]).mode == "incremental"
+    match = f"SELECT p.id FROM {FTS_TABLE} JOIN proposals p ON p.rowid = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH ?"
+    conn = sqlite3.connect(db_path)
+    assert {r[0] for r in conn.execute(match, (fts_query("畑"),))} == {"2023-0003"}
+    assert {r[0] for r in conn.execute(match, (fts_query("牧草地"),))} == {"2023-0002"}
+
+
+def test_unchanged_files_are_not_parsed_again(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    assert build(db_path, [corpus]).parsed == 6
+    edited = corpus / "2024" / "0071.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n追記。\n", encoding="utf-8")
+    result = build(db_path, [corpus])
+    assert (result.mode, result.parsed, result.changed) == ("incremental", 1, ["2024-0071"])
+
+
+def test_nothing_is_written_when_no_file_changed(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    before = db_path.read_bytes()
+    touched = corpus / "2023" / "0003.md"
+    touched.write_bytes(touched.read_bytes())  # new mtime, same content
+    result = build(db_path, [corpus])
+    assert (result.mode, result.parsed, result.counts["proposals"]) == ("unchanged", 0, 6)
+    assert db_path.read_bytes() == before
+
+
+def test_full_option_and_changed_data_force_a_full_build(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statutes = tmp_path / "statutes.yaml"
+    shutil.copy(Path(__file__).parent.parent / "data" / "statutes.yaml", statutes)
+    monkeypatch.setenv("KB_STATUTES", str(statutes))
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    assert build(db_path, [corpus], full=True).mode == "full"
+    statutes.write_text(statutes.read_text(encoding="utf-8") + "\n# 変更\n", encoding="utf-8")
+    (corpus / "2023" / "0003.md").unlink()
+    result = build(db_path, [corpus])
+    assert result.mode == "full" and "data/" in result.reason
+
+
+def test_failed_incremental_build_leaves_previous_database_untouched(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    before = db_path.read_bytes()
+    shutil.copy(BROKEN, corpus / "2023" / "0009.md")
+    with pytest.raises(BuildError) as exc:
+        build(db_path, [corpus])
+    assert any("0009.md" in p.path for p in exc.value.problems)
+    assert db_path.read_bytes() == before
+
+
+@pytest.fixture
+def crashing_step() -> Iterator[dict[str, bool]]:
+    """An incremental-capable step that raises once `crash` is set (registered for one test only)."""
+    state = {"crash": False}
+
+    def step(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
+        if state["crash"]:
+            raise RuntimeError("step failed")
+
+    BUILD_STEPS.append(step)
+    incremental_step(step, [])
+    yield state
+    BUILD_STEPS.remove(step)
+    del INCREMENTAL_STEPS[step]
+
+
+def test_crash_during_incremental_update_leaves_previous_database_untouched(
+    corpus: Path, tmp_path: Path, crashing_step: dict[str, bool]
+) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    before = db_path.read_bytes()
+    edited = corpus / "2023" / "0004.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n追記。\n", encoding="utf-8")
+    crashing_step["crash"] = True
+    with pytest.raises(RuntimeError, match="step failed"):
+        build(db_path, [corpus])
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db", "proposals"]
+
+
+def test_a_step_that_cannot_update_in_place_makes_the_build_full(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+
+    def plain_step(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
+        db["extra"].insert_all([{"n": len(proposals)}], replace=True)
+
+    BUILD_STEPS.append(plain_step)
+    try:
+        result = build(db_path, [corpus])
+    finally:
+        BUILD_STEPS.remove(plain_step)
+    assert result.mode == "full" and "plain_step" in result.reason
+
+
+def test_cli_build_updates_incrementally_and_rebuilds_with_full(corpus: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "kb.db")
+    runner = CliRunner()
+    assert "提案 6 件" in runner.invoke(app, ["build", str(corpus), "--db", db]).output
+    (corpus / "2023" / "0005.md").unlink()
+    result = runner.invoke(app, ["build", str(corpus), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "差分" in result.output and "削除 1" in result.output and "提案 5 件" in result.output
+    result = runner.invoke(app, ["build", str(corpus), "--db", db, "--full"])
+    assert result.exit_code == 0, result.output
+    assert "作り直しました" in result.output and "提案 5 件" in result.output
+
+
+def test_full_build_on_two_processes_equals_one_process_build(tmp_path: Path) -> None:
+    corpus = tmp_path / "proposals" / "2023"
+    corpus.mkdir(parents=True)
+    sources = sorted((CORPUS / "2023").glob("*.md"))
+    for number in range(1, MIN_PARALLEL + 11):  # enough files for the worker pool to start
+        text = sources[number % len(sources)].read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^(number|serial): \d+$", lambda m: f"{m.group(1)}: {number}", text)
+        (corpus / f"{number:04d}.md").write_text(text, encoding="utf-8")
+    one = build(tmp_path / "one.db", [corpus.parent], jobs=1)
+    two = build(tmp_path / "two.db", [corpus.parent], jobs=2)
+    assert one.counts == two.counts and one.counts["proposals"] == MIN_PARALLEL + 10
+    assert snapshot(tmp_path / "one.db") == snapshot(tmp_path / "two.db")
