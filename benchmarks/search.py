@@ -1,39 +1,38 @@
-"""Build time, database size and search latency on a synthetic corpus (results go in docs/benchmarks.md).
+"""Search inside one process, without HTTP: where a search page's time goes, and the unigram alternative.
 
-    python benchmarks/search.py 4250          # about the size of all years (H26–R7)
-    python benchmarks/search.py 10000 --real tests/fixtures/corpus
+- FTS match: `count(*)` of the bigram index for a query (`escape_fts`, as the site registers it);
+- ranked SQL: the `/search` page's query (bm25 order, 20 rows with their text) — `kb.search.RANKED_SQL`;
+- unigram alternative for 1-character queries: a second FTS table with one token per character
+  (not built by `kb build`; measured here only, in a separate database file, to show what it would cost).
 
-Also compares the two ways of answering a 1-character query: a prefix query on the bigram
-index (what the site does) against a separate unigram index (not built; measured here only).
+`benchmarks/run.py` calls these for docs/benchmarks.md; alone, it prints them for one database:
+
+    python benchmarks/search.py /tmp/kb-bench/kb-10000.db 税 保育 生活保護 "保育 農地"
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import generate  # noqa: E402
-
-from kb.build import FTS_TOKENIZER, build  # noqa: E402
-from kb.search import ranked_search  # noqa: E402
-from kb.serve import DB_NAME, make_datasette  # noqa: E402
+from kb.build import FTS_TABLE, FTS_TOKENIZER  # noqa: E402
+from kb.search import PER_PAGE, RANKED_SQL  # noqa: E402
 from kb.textnorm import fts_query, normalize, runs  # noqa: E402
 
-QUERIES = ["畑", "童", "児童", "農地", "番号", "待機児童", "情報連携", "保育 農地", "ＬＧＷＡＮ", "国民健康保険"]
 REPEAT = 20
+UNIGRAM_COLUMNS = ("title", "measures", "problems", "effects", "first_answer", "second_answer")
 
 
-def _ms(fn, repeat: int = REPEAT) -> float:
+def median_ms(fn: Callable[[], object], repeat: int = REPEAT) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -42,61 +41,65 @@ def _ms(fn, repeat: int = REPEAT) -> float:
     return statistics.median(times)
 
 
-def unigram_table(conn: sqlite3.Connection) -> int:
-    """The alternative design for 1-char queries: one token per character. Returns its size in bytes."""
-    conn.execute(f"create virtual table uni using fts5(body, tokenize='{FTS_TOKENIZER}', content='')")
-    rows = conn.execute("select rowid, title, measures, problems, effects, first_answer, second_answer from proposals")
-    data = []
-    for rowid, *texts in rows:
-        text = "\n".join(t for t in texts if t)
-        data.append((rowid, " ".join(ch for run in runs(normalize(text)) for ch in run)))
-    conn.executemany("insert into uni (rowid, body) values (?, ?)", data)
-    conn.commit()
-    return conn.execute("select sum(length(block)) from uni_data").fetchone()[0]
+def connect(db_path: Path) -> sqlite3.Connection:
+    """Read-only connection with the site's `escape_fts` (query → bigram phrases)."""
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    conn.create_function("escape_fts", 1, fts_query)
+    return conn
+
+
+def query_times(db_path: Path, query: str) -> dict[str, float]:
+    """Hits, FTS match ms and ranked-SQL ms (medians) for one query."""
+    conn = connect(db_path)
+    count = f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH escape_fts(?)"
+    hits = conn.execute(count, (query,)).fetchone()[0]
+    ranked = {"q": query, "limit": PER_PAGE, "offset": 0}
+    out = {
+        "hits": hits,
+        "match_ms": median_ms(lambda: conn.execute(count, (query,)).fetchone()),
+        "ranked_ms": median_ms(lambda: conn.execute(RANKED_SQL, ranked).fetchall(), 5),
+    }
+    conn.close()
+    return out
+
+
+def unigram_comparison(db_path: Path, chars: list[str]) -> dict[str, object]:
+    """Size of a unigram index over the main text columns, and 1-character query times on both designs."""
+    conn = connect(db_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        conn.execute("ATTACH DATABASE ? AS uni", (str(Path(tmp) / "unigram.db"),))
+        conn.execute(f"CREATE VIRTUAL TABLE uni.unigrams USING fts5(body, tokenize='{FTS_TOKENIZER}', content='')")
+        rows = conn.execute(f"SELECT rowid, {', '.join(UNIGRAM_COLUMNS)} FROM proposals")
+        conn.executemany(
+            "INSERT INTO uni.unigrams (rowid, body) VALUES (?, ?)",
+            ((rowid, " ".join(ch for run in runs(normalize("\n".join(t for t in texts if t))) for ch in run)) for rowid, *texts in rows),
+        )
+        conn.commit()
+        size = conn.execute("SELECT sum(length(block)) FROM uni.unigrams_data").fetchone()[0]
+        bigram_size = conn.execute(f"SELECT sum(length(block)) FROM {FTS_TABLE}_data").fetchone()[0]
+        times = {}
+        for ch in chars:
+            prefix = f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+            uni = "SELECT count(*) FROM uni.unigrams WHERE unigrams MATCH ?"
+            times[ch] = {
+                "bigram_prefix_ms": median_ms(lambda: conn.execute(prefix, (fts_query(ch),)).fetchone()),
+                "unigram_ms": median_ms(lambda: conn.execute(uni, (f'"{ch}"',)).fetchone()),
+            }
+        conn.execute("DETACH DATABASE uni")
+    conn.close()
+    return {"unigram_mb": size / 1e6, "bigram_mb": bigram_size / 1e6, "times": times}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("n", type=int)
-    parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parent.parent / "proposals")
+    parser.add_argument("db", type=Path)
+    parser.add_argument("queries", nargs="+")
+    parser.add_argument("--unigram", action="store_true", help="also build and time the unigram alternative")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "corpus"
-        start = time.perf_counter()
-        generate(args.n, out, args.real)
-        print(f"generated {args.n} files in {time.perf_counter() - start:.1f} s")
-        db_path = Path(tmp) / "kb.db"
-        start = time.perf_counter()
-        result = build(db_path, [out])
-        print(f"kb build: {time.perf_counter() - start:.1f} s, {result.counts['proposals']} proposals")
-        conn = sqlite3.connect(db_path)
-        total = db_path.stat().st_size
-        fts = conn.execute("select sum(length(block)) from proposals_fts_data").fetchone()[0]
-        text = conn.execute("select sum(length(cast(measures as blob)) + length(cast(problems as blob))) from proposals")
-        print(f"database {total / 1e6:.1f} MB, of which bigram FTS index {fts / 1e6:.1f} MB")
-        print(f"(measures+problems text alone: {text.fetchone()[0] / 1e6:.1f} MB)")
-        conn.create_function("escape_fts", 1, fts_query)
-        print("\n| query | hits | FTS match (ms) | table page with 6 facets (ms) | ranked /search page (ms) |")
-        print("|---|---|---|---|---|")
-        ds = make_datasette(db_path)
-        loop = asyncio.new_event_loop()
-        loop.run_until_complete(ds.client.get("/"))
-        db = ds.get_database(DB_NAME)
-        for q in QUERIES:
-            sql = "select count(*) from proposals_fts where proposals_fts match escape_fts(?)"
-            hits = conn.execute(sql, (q,)).fetchone()[0]
-            match_ms = _ms(lambda: conn.execute(sql, (q,)).fetchone())
-            path = f"/kb/proposals.json?_search={quote(q)}&_col=title"
-            page_ms = _ms(lambda: loop.run_until_complete(ds.client.get(path)), 5)
-            search_ms = _ms(lambda: loop.run_until_complete(ranked_search(db, q)), 5)
-            print(f"| {q} | {hits} | {match_ms:.1f} | {page_ms:.0f} | {search_ms:.0f} |")
-        size = unigram_table(conn)
-        print(f"\nunigram index (alternative for 1-char queries): {size / 1e6:.1f} MB extra")
-        for q in ["畑", "童"]:
-            prefix = _ms(lambda: conn.execute("select count(*) from proposals_fts where proposals_fts match ?", (fts_query(q),)).fetchone())
-            uni = _ms(lambda: conn.execute("select count(*) from uni where uni match ?", (f'"{q}"',)).fetchone())
-            print(f"1-char {q}: bigram prefix {prefix:.1f} ms, unigram table {uni:.1f} ms")
-        loop.close()
+    out: dict[str, object] = {q: query_times(args.db, q) for q in args.queries}
+    if args.unigram:
+        out["unigram"] = unigram_comparison(args.db, [q for q in args.queries if len(q) == 1])
+    print(json.dumps(out, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

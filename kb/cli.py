@@ -112,12 +112,13 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="ポート番号")] = 8001,
     db: DbOption = DEFAULT_DB,
     directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="ページを作るプロセス数（CPU コア数までが目安）")] = 1,
 ) -> None:
     """DB が無いか提案フォルダより古ければ作り直し、Datasette で http://127.0.0.1:PORT/ に公開する。"""
     from .serve import serve as serve_site  # Datasette is only imported when serving
 
     try:
-        serve_site(db, [directory], port=port, announce=typer.echo)
+        serve_site(db, [directory], port=port, announce=typer.echo, workers=workers)
     except BuildError as exc:
         for problem in exc.problems:
             _err(str(problem))

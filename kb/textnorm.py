@@ -67,8 +67,11 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """Normalised text and, for each of its characters, the offset of the original character it came from."""
     starts, clusters = _clusters(text)
     folded = list(map(_fold, clusters))
+    joined = "".join(folded)
+    if len(joined) == len(folded):  # every cluster folded to one character (no fold is empty): the usual case
+        return _long_vowels(joined), starts
     offsets = [start for start, piece in zip(starts, folded) for _ in piece]
-    return _long_vowels("".join(folded)), offsets
+    return _long_vowels(joined), offsets
 
 
 def normalize(text: str) -> str:

@@ -1,0 +1,249 @@
+"""All the benchmarks, at several corpus sizes; results to benchmarks/results.json and tables to docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/run.py --sizes 1000,10000,100000
+
+For each size N: a synthetic corpus (benchmarks/corpus.py, kept in --work for later runs),
+the parse floor (benchmarks/floor.py), full builds on every core and on one, the database's
+size, incremental builds after one file is edited / added / deleted, `kb check`, in-process
+search timings (benchmarks/search.py), and the site under 16 concurrent clients over HTTP on
+127.0.0.1 (benchmarks/http_load.py) against `grep -rl` (benchmarks/grep_baseline.py).
+Results of a size replace that size's earlier results; other sizes are kept, so the big
+size can run on its own. Every figure in the generated section comes from results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import asdict
+from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import quote
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import grep_baseline  # noqa: E402
+import http_load  # noqa: E402
+import measure  # noqa: E402
+import report  # noqa: E402
+import search  # noqa: E402
+from corpus import generate  # noqa: E402
+
+from kb.check import iter_proposal_files  # noqa: E402
+
+RESULTS = HERE / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+PY = sys.executable
+KB = str(Path(PY).parent / "kb")
+SEED = 1
+# The queries: a 1-, 2- and 4-character word and two words, each found in a tenth to a quarter of the
+# synthetic proposals, and a word found in every one (the slowest case for ranking and facets).
+QUERIES = {"1 character": "税", "2 characters": "保育", "4 characters": "生活保護", "two words": "保育 農地", "in every proposal": "番号"}
+EDIT_MARK = "\n（ベンチマークによる追記）\n"
+INCREMENTAL_SAMPLES = 3
+SINGLE_CLIENT_REQUESTS = 30  # one client alone first: the time one page costs the server
+
+
+def machine() -> dict[str, object]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "packages": {p: version(p) for p in ("datasette", "sqlite-utils", "markdown-it-py", "PyYAML", "pydantic", "httpx")},
+    }
+
+
+def commit() -> str:
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb", "benchmarks"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return rev + (" + uncommitted changes" if dirty else "")
+
+
+def ensure_corpus(n: int, work: Path) -> Path:
+    """The corpus of size n, generated once per seed and kept (a marker file says it is complete)."""
+    out = work / f"corpus-{n}"
+    marker = work / f"corpus-{n}.done"
+    if not (marker.exists() and marker.read_text() == f"{n} {SEED}"):
+        shutil.rmtree(out, ignore_errors=True)
+        generate(n, out, ROOT / "proposals", SEED)
+        marker.write_text(f"{n} {SEED}")
+    return out
+
+
+def warm(corpus: Path) -> dict[str, float]:
+    """Read every file once, so that every measurement starts with them in the page cache; their size."""
+    total = sum(len(p.read_bytes()) for p in iter_proposal_files([corpus]))
+    return {"mb": total / 1e6}
+
+
+def child(args: list[str], what: str) -> measure.Run:
+    return measure.checked(measure.run(args, cwd=ROOT), what)
+
+
+def build_run(db: Path, corpus: Path, *extra: str) -> dict[str, object]:
+    run_ = child([PY, str(HERE / "build_once.py"), str(db), str(corpus), *extra], f"build {' '.join(extra)}")
+    return {"wall_s": run_.seconds, "max_rss_mb": run_.max_rss_mb, "tree_rss_mb": run_.tree_rss_mb, **run_.json()}
+
+
+def db_sizes(db: Path) -> dict[str, object]:
+    conn = sqlite3.connect(db)
+    parts = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+    conn.close()
+    groups: dict[str, float] = {}
+    for name, size in parts.items():
+        group = "search index (FTS5)" if name.startswith("proposals_fts") else ("indexes" if name.startswith(("idx_", "sqlite_autoindex")) else name)
+        groups[group] = groups.get(group, 0) + size / 1e6
+    return {"mb": db.stat().st_size / 1e6, "parts_mb": dict(sorted(groups.items(), key=lambda kv: -kv[1]))}
+
+
+def incremental(db: Path, corpus: Path) -> dict[str, object]:
+    """One file edited (then restored), added, deleted; and no change — as `kb build` and in-process phases."""
+    files = iter_proposal_files([corpus])
+    target = files[len(files) // 2]
+    original = target.read_bytes()
+    out: dict[str, list[dict[str, object]]] = {"edit (kb build)": [], "edit": [], "add": [], "delete": [], "no change": []}
+    for _ in range(INCREMENTAL_SAMPLES):
+        target.write_bytes(original + EDIT_MARK.encode())
+        cli = child([KB, "build", str(corpus), "--db", str(db)], "kb build (incremental)")
+        out["edit (kb build)"].append({"wall_s": cli.seconds, "output": cli.stdout.strip()})
+        target.write_bytes(original)
+        out["edit"].append(build_run(db, corpus))
+    year_dir = target.parent
+    added = year_dir / "9999.md"
+    text = original.decode("utf-8")
+    number = int(target.stem)
+    added.write_text(text.replace(f"number: {number}\n", "number: 9999\n", 1), encoding="utf-8")
+    out["add"].append(build_run(db, corpus))
+    added.unlink()
+    out["delete"].append(build_run(db, corpus))
+    out["no change"].append(build_run(db, corpus))
+    for kind, samples in out.items():
+        if kind != "edit (kb build)":
+            expected = "unchanged" if kind == "no change" else "incremental"
+            if any(s["mode"] != expected for s in samples):
+                raise SystemExit(f"{kind}: expected an {expected} build, got {[s['mode'] for s in samples]}")
+    return out
+
+
+def http_scenarios(db: Path) -> dict[str, list[str]]:
+    """Name → the paths the clients request in turn."""
+    conn = sqlite3.connect(db)
+    ids = [r[0] for r in conn.execute("SELECT id FROM proposals ORDER BY random() LIMIT 200")]
+    conn.close()
+    scenarios = {f"/search, {label} ({q})": [f"/search?q={quote(q)}"] for label, q in QUERIES.items()}
+    scenarios[f"table page with its 9 facets, search {QUERIES['2 characters']}"] = [f"/kb/proposals?_search={quote(QUERIES['2 characters'])}"]
+    scenarios["table page with its 9 facets, all proposals"] = ["/kb/proposals"]
+    scenarios["proposal page (200 different proposals)"] = [f"/kb/proposals/{quote(i)}" for i in ids]
+    return scenarios
+
+
+def site_under_load(
+    db: Path, corpus: Path, workers: int, clients: int, max_requests: int, max_seconds: float
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    with http_load.served(db, corpus, workers) as base:
+        for name, paths in http_scenarios(db).items():
+            alone = http_load.load(base, paths, 1, SINGLE_CLIENT_REQUESTS, max_seconds)
+            result = asdict(http_load.load(base, paths, clients, max_requests, max_seconds))
+            result["one_client_p50_ms"] = alone.p50_ms
+            if paths[0].startswith("/kb/proposals?") or paths[0] == "/kb/proposals":
+                result["facets_timed_out"] = http_load.timed_out_facets(base, paths[0])
+            out[name] = result
+    return out
+
+
+def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
+    work: Path = args.work
+    corpus = ensure_corpus(n, work)
+    result: dict[str, object] = {
+        "measured": dt.datetime.now().isoformat(timespec="minutes"),
+        "commit": commit(),
+        "corpus": {"files": len(iter_proposal_files([corpus])), **warm(corpus)},
+    }
+    print(f"[{n}] floor", flush=True)
+    result["floor"] = child([PY, str(HERE / "floor.py"), str(corpus)], "floor").json()
+    db = work / f"kb-{n}.db"
+    print(f"[{n}] full build", flush=True)
+    result["full build"] = build_run(db, corpus, "--full")
+    if n in args.single_sizes:
+        print(f"[{n}] full build, one process", flush=True)
+        single = work / f"kb-{n}-single.db"
+        result["full build, one process"] = build_run(single, corpus, "--full", "--jobs", "1")
+        single.unlink()
+    result["database"] = db_sizes(db)
+    if n in args.incremental_sizes:
+        print(f"[{n}] incremental", flush=True)
+        result["incremental"] = incremental(db, corpus)
+    if n in args.check_sizes:
+        print(f"[{n}] kb check", flush=True)
+        run_ = child([KB, "check", str(corpus)], "kb check")
+        result["kb check"] = {"wall_s": run_.seconds, "max_rss_mb": run_.max_rss_mb}
+    if n in args.http_sizes:
+        print(f"[{n}] search in process", flush=True)
+        result["search in process"] = {q: search.query_times(db, q) for q in QUERIES.values()}
+        if n in args.unigram_sizes:
+            result["unigram alternative"] = search.unigram_comparison(db, [q for q in QUERIES.values() if len(q) == 1])
+        print(f"[{n}] grep", flush=True)
+        result["grep"] = {q: dict(zip(("seconds", "files"), grep_baseline.grep_seconds(corpus, q))) for q in QUERIES.values()}
+        print(f"[{n}] site under load", flush=True)
+        result["http"] = {
+            "clients": args.clients,
+            "max_requests": args.requests,
+            "max_seconds": args.seconds,
+            "by_workers": {
+                str(w): site_under_load(db, corpus, w, args.clients, args.requests, args.seconds) for w in args.serve_workers
+            },
+        }
+    return result
+
+
+def sizes(text: str) -> list[int]:
+    return [int(s) for s in text.split(",") if s]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=sizes, default=sizes("1000,10000,100000"))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/kb-bench"), help="corpora and databases (kept)")
+    parser.add_argument("--single-sizes", type=sizes, default=sizes("1000,10000"), help="sizes also built on one process")
+    parser.add_argument("--incremental-sizes", type=sizes, default=sizes("1000,10000,100000"))
+    parser.add_argument("--check-sizes", type=sizes, default=sizes("10000"))
+    parser.add_argument("--http-sizes", type=sizes, default=sizes("10000,100000"))
+    parser.add_argument("--unigram-sizes", type=sizes, default=sizes("10000"))
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--serve-workers", type=sizes, default=sizes("1,2"), help="kb serve --workers values to measure")
+    parser.add_argument("--requests", type=int, default=800, help="most requests per scenario")
+    parser.add_argument("--seconds", type=float, default=30, help="most seconds per scenario")
+    parser.add_argument("--doc-only", action="store_true", help="only rewrite docs/benchmarks.md from results.json")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--doc", type=Path, default=DOC)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = json.loads(args.results.read_text(encoding="utf-8")) if args.results.exists() else {"sizes": {}}
+    if not args.doc_only:
+        results["machine"] = machine()
+        for n in args.sizes:
+            results["sizes"][str(n)] = run_size(n, args)
+            results["sizes"] = dict(sorted(results["sizes"].items(), key=lambda kv: int(kv[0])))
+            args.results.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.doc.write_text(report.update_doc(args.doc.read_text(encoding="utf-8"), results), encoding="utf-8")
+    print(f"{args.results} and {args.doc} written")
+
+
+if __name__ == "__main__":
+    main()
