@@ -1,8 +1,9 @@
 """Run a command and measure what a user would feel: wall time and peak memory of the whole process tree.
 
 `ru_maxrss` from `wait4` is exact but covers one process; a parallel build also has
-worker processes, so the tree's resident memory is sampled from /proc as well and the
-largest sum seen is reported (sampling every 20 ms can miss a shorter peak).
+worker processes, so the tree's memory is sampled from /proc as well — the sum of each
+process's PSS, since forked workers share most pages with the parent — and the largest sum
+seen is reported (sampling every 100 ms can miss a shorter peak).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-SAMPLE_SECONDS = 0.02
+SAMPLE_SECONDS = 0.1  # reading smaps_rollup walks the page tables: not too often
 
 
 @dataclass
 class Run:
     seconds: float
     max_rss_mb: float  # the main process (exact, from the kernel)
-    tree_rss_mb: float  # main process + workers (largest sampled sum)
+    tree_rss_mb: float  # main process + workers: largest sampled sum of PSS (shared pages counted once)
     stdout: str
     stderr: str
     returncode: int
@@ -49,8 +50,22 @@ def _parents() -> dict[int, tuple[int, int]]:
     return found
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants, now."""
+def _pss(pid: int) -> int | None:
+    """Proportional set size in bytes: pages shared with other processes counted by share.
+
+    Forked workers share most of their memory with the parent; summing RSS would count it twice.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def tree_memory(root: int) -> int:
+    """Memory of a process and all its descendants, now: the sum of their PSS (RSS where PSS is unknown)."""
     procs = _parents()
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in procs.items():
@@ -58,7 +73,8 @@ def tree_rss(root: int) -> int:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += procs.get(pid, (0, 0))[1] * PAGE
+        pss = _pss(pid)
+        total += pss if pss is not None else procs.get(pid, (0, 0))[1] * PAGE
         todo += children.get(pid, [])
     return total
 
@@ -75,7 +91,7 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = No
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss(proc.pid))
+            peak = max(peak, tree_memory(proc.pid))
             done.wait(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -398,7 +398,7 @@ def _check_foreign_keys(db: sqlite_utils.Database) -> None:
         raise RuntimeError(f"外部キーの参照先がない行があります: {broken[:5]}")
 
 
-class _Clock:
+class Clock:
     """Seconds per phase of a build, for `BuildResult.seconds` (benchmarks/ reports them)."""
 
     def __init__(self) -> None:
@@ -415,7 +415,7 @@ def step_name(step: BuildStep) -> str:
     return f"{step.__module__}.{step.__qualname__}"
 
 
-def run_steps(db: sqlite_utils.Database, proposals: list[Proposal], clock: _Clock | None = None) -> None:
+def run_steps(db: sqlite_utils.Database, proposals: list[Proposal], clock: Clock | None = None) -> None:
     for step in BUILD_STEPS:
         step(db, proposals)
         if clock:
@@ -423,10 +423,10 @@ def run_steps(db: sqlite_utils.Database, proposals: list[Proposal], clock: _Cloc
 
 
 def populate(
-    db: sqlite_utils.Database, proposals: list[Proposal], texts: SearchTexts | None = None, clock: _Clock | None = None
+    db: sqlite_utils.Database, proposals: list[Proposal], texts: SearchTexts | None = None, clock: Clock | None = None
 ) -> None:
     """Everything that goes into a fresh database, in order: core, BUILD_STEPS, search, indexes."""
-    clock = clock or _Clock()
+    clock = clock or Clock()
     write_core_tables(db, proposals)
     clock.lap("core tables")
     run_steps(db, proposals, clock)
@@ -438,7 +438,7 @@ def populate(
     clock.lap("indexes")
 
 
-def _counts(db: sqlite_utils.Database) -> dict[str, int]:
+def table_counts(db: sqlite_utils.Database) -> dict[str, int]:
     hidden = (FTS_TABLE, "sqlite_", filestate.FILES_TABLE, filestate.INFO_TABLE)
     return {t.name: t.count for t in db.tables if not t.name.startswith(hidden)}
 
@@ -503,7 +503,7 @@ def not_incremental_steps() -> list[str]:
     return [step_name(s) for s in BUILD_STEPS if s not in INCREMENTAL_STEPS]
 
 
-def full_build(db_path: Path, files: list[Path], fingerprint: str, jobs: int, clock: _Clock) -> BuildResult:
+def full_build(db_path: Path, files: list[Path], fingerprint: str, jobs: int, clock: Clock) -> BuildResult:
     """Parse every file (on `jobs` processes) and write a fresh database."""
     loaded = load_files(files, jobs)
     clock.lap("parse files")
@@ -521,7 +521,7 @@ def full_build(db_path: Path, files: list[Path], fingerprint: str, jobs: int, cl
         filestate.create_state_tables(db)
         filestate.write_files(db, [(item.state, item.proposal.id) for item in ok])
         filestate.write_fingerprint(db, fingerprint)
-        result.counts = _counts(db)
+        result.counts = table_counts(db)
 
     write_atomically(db_path, fill, clock.lap)
     return result
@@ -533,20 +533,22 @@ def build(db_path: str | Path, dirs: Iterable[str | Path], *, full: bool = False
     Incremental when the previous database at `db_path` was built by this code from the same data
     (unless `full`); otherwise full, parsing on `jobs` processes (default: every core).
     """
-    from .incremental import decide, incremental_build
+    from .incremental import MANY_CHANGES, decide, incremental_build
 
     db_path = Path(db_path)
-    clock = _Clock()
+    clock = Clock()
     fingerprint = build_fingerprint()
     decision = decide(db_path, fingerprint, full)
     clock.lap("decide")
     with using_jobs(jobs) as jobs_in_force:
+        result, reason = None, decision.reason
         if decision.stored is not None:
             result = incremental_build(db_path, dirs, decision.stored, jobs_in_force, clock)
-        else:
+            reason = MANY_CHANGES
+        if result is None:
             files = iter_proposal_files(dirs)
             clock.lap("list files")
             result = full_build(db_path, files, fingerprint, jobs_in_force, clock)
-            result.reason = decision.reason or ""
+            result.reason = reason or ""
     result.seconds = clock.seconds
     return result

@@ -18,7 +18,7 @@ import io
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,29 +147,40 @@ class Changes:
         return bool(self.changed or self.removed)
 
 
-def compare(files: list[Path], stored: dict[str, StoredFile]) -> Changes:
-    """Which files changed since the previous build: stat first, hash only when the stat differs."""
+def compare(files: list[Path], stored: dict[str, StoredFile], on_change: Callable[[], None] = lambda: None) -> Changes:
+    """Which files changed since the previous build: stat first, hash only when the stat differs.
+
+    `on_change` is called once, as soon as the first difference is known (new and removed files
+    are known from the listing alone), so that the caller can start preparing the update.
+    """
     changes = Changes([], [], 0, {}, [])
+    listed = {str(p) for p in files}
+    changes.removed = [p for p in stored if p not in listed]
+    noticed = bool(changes.removed) or any(key not in stored for key in listed)
+    if noticed:
+        on_change()
     now_ns = time.time_ns()
     for path in files:
         key = str(path)
         before = stored.get(key)
-        if before is not None and before.mtime_ns != UNTRUSTED_MTIME:
-            try:
+        try:
+            if before is not None and before.mtime_ns != UNTRUSTED_MTIME:
                 st = os.stat(path)
-            except FileNotFoundError:
-                continue  # vanished while listing; reported as missing by the parse
-            if st.st_size == before.size and st.st_mtime_ns == before.mtime_ns:
-                changes.unchanged += 1
-                continue
-        state, data = read_file(path, now_ns)
-        changes.read[key] = (state, data)
-        if before is not None and state.digest == before.digest:
+                if st.st_size == before.size and st.st_mtime_ns == before.mtime_ns:
+                    changes.unchanged += 1
+                    continue
+            state, data = read_file(path, now_ns)
+        except FileNotFoundError:  # vanished since the listing: the parse reports it missing
+            state, data = None, b""
+        if state is not None:
+            changes.read[key] = (state, data)
+        if before is not None and state is not None and state.digest == before.digest:
             changes.unchanged += 1
             if (state.size, state.mtime_ns) != (before.size, before.mtime_ns):
                 changes.restat.append(state)
-        else:
-            changes.changed.append(path)
-    listed = {str(p) for p in files}
-    changes.removed = [p for p in stored if p not in listed]
+            continue
+        changes.changed.append(path)
+        if not noticed:
+            noticed = True
+            on_change()
     return changes

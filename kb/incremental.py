@@ -14,7 +14,7 @@ with a full rebuild's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,8 @@ from .build import (
     BuildResult,
     Loaded,
     SearchTexts,
-    _Clock,
-    _counts,
+    Clock,
+    table_counts,
     check_loaded,
     insert_core_rows,
     insert_search_rows,
@@ -48,6 +48,8 @@ from .problems import Problem, display_path
 from .vocab import SECTION_ORDER
 
 LIST_COLUMNS = ("ministries", "proponents", "co_proponents")  # stored as JSON arrays
+MOST = 0.5  # share of changed files above which the build is full instead
+MANY_CHANGES = "ファイルの半分以上が変わったため"
 
 
 @dataclass
@@ -158,7 +160,7 @@ def drop_unused_lookups(db: sqlite_utils.Database) -> None:
                 db.conn.execute(f"DELETE FROM [{lookup}] WHERE {unused}")
 
 
-def update_rows(db: sqlite_utils.Database, gone: list[str], loaded: list[Loaded], clock: _Clock) -> None:
+def update_rows(db: sqlite_utils.Database, gone: list[str], loaded: list[Loaded], clock: Clock) -> None:
     """Replace the rows of `gone` proposals with those of the new and changed proposals in `loaded`."""
     db.execute("PRAGMA foreign_keys = ON")  # every insert and delete checked now, instead of a scan at the end
     delete_proposals(db, gone)
@@ -185,20 +187,27 @@ def _duplicates_of_unchanged(loaded: list[Loaded], owners: dict[str, str]) -> li
 
 
 def incremental_build(
-    db_path: Path, dirs: Iterable[str | Path], stored: dict[str, filestate.StoredFile], jobs: int, clock: _Clock
-) -> BuildResult:
+    db_path: Path, dirs: Iterable[str | Path], stored: dict[str, filestate.StoredFile], jobs: int, clock: Clock
+) -> BuildResult | None:
     """Parse only changed files; update a copy of the previous database; nothing is written when nothing changed.
 
-    The copy starts first and runs while the files are listed, compared, parsed and checked.
+    The copy starts as soon as the first change is found and runs while the remaining files are
+    compared and the changed ones parsed and checked. Returns None, writing nothing, when most
+    files changed: a full build is then quicker.
     """
-    tmp = temp_beside(db_path)
-    copy = BackgroundCopy(db_path, tmp)
+    copies: list[tuple[Path, BackgroundCopy]] = []
+
+    def start_copy() -> None:
+        tmp = temp_beside(db_path)
+        copies.append((tmp, BackgroundCopy(db_path, tmp)))
+
     try:
-        return _update_copy(db_path, dirs, stored, jobs, clock, tmp, copy)
+        return _update_copy(db_path, dirs, stored, jobs, clock, start_copy, copies)
     finally:
-        if tmp.exists():  # not renamed into place: nothing changed, or the build failed
-            copy.cancel()
-            tmp.unlink()
+        for tmp, copy in copies:
+            if tmp.exists():  # not renamed into place: the build failed or turned full
+                copy.cancel()
+                tmp.unlink()
 
 
 def _update_copy(
@@ -206,16 +215,18 @@ def _update_copy(
     dirs: Iterable[str | Path],
     stored: dict[str, filestate.StoredFile],
     jobs: int,
-    clock: _Clock,
-    tmp: Path,
-    copy: BackgroundCopy,
-) -> BuildResult:
+    clock: Clock,
+    start_copy: Callable[[], None],
+    copies: list[tuple[Path, BackgroundCopy]],
+) -> BuildResult | None:
     files = iter_proposal_files(dirs)
     clock.lap("list files")
-    changes = filestate.compare(files, stored)
+    changes = filestate.compare(files, stored, on_change=start_copy)
     clock.lap("compare files")
     if not changes.any:
         return BuildResult(db_path, counts={"proposals": len(stored)}, mode="unchanged")
+    if len(changes.changed) + len(changes.removed) > MOST * max(len(files), len(stored)):
+        return None  # deleting and re-adding most rows one by one costs more than writing them anew
     loaded = load_files(changes.changed, jobs, changes.read)
     clock.lap("parse files")
     changed_paths = {str(p) for p in changes.changed}
@@ -235,6 +246,8 @@ def _update_copy(
         removed=sorted(before - after),
     )
 
+    tmp, copy = copies[0]
+
     def fill(db: sqlite_utils.Database) -> None:
         clock.seconds["background: copy previous database"] = copy.seconds
         update_rows(db, sorted(before), loaded, clock)
@@ -244,7 +257,7 @@ def _update_copy(
             [(item.state, item.proposal.id) for item in loaded]
             + [(state, stored[state.path].proposal_id) for state in changes.restat],
         )
-        result.counts = _counts(db)
+        result.counts = table_counts(db)
         clock.lap("counts")
 
     write_atomically(db_path, fill, clock.lap, tmp=tmp, copy=copy)

@@ -146,6 +146,16 @@ def test_full_option_and_changed_data_force_a_full_build(
     assert result.mode == "full" and "data/" in result.reason
 
 
+def test_build_is_full_when_most_files_changed(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    for path in sorted(corpus.rglob("*.md"))[:4]:
+        path.write_text(path.read_text(encoding="utf-8") + "\n追記。\n", encoding="utf-8")
+    result = build(db_path, [corpus])
+    assert (result.mode, result.parsed) == ("full", 6) and "半分以上" in result.reason
+    assert_same_as_full_rebuild(db_path, corpus, tmp_path)
+
+
 def test_failed_incremental_build_leaves_previous_database_untouched(corpus: Path, tmp_path: Path) -> None:
     db_path = tmp_path / "kb.db"
     build(db_path, [corpus])
