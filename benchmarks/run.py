@@ -70,7 +70,10 @@ def machine() -> dict[str, object]:
 
 def commit() -> str:
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb", "benchmarks"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "kb", "benchmarks", f":!{RESULTS.relative_to(ROOT)}"],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip  (the results file itself is not code)
     return rev + (" + uncommitted changes" if dirty else "")
 
 
