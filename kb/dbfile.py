@@ -10,6 +10,7 @@ it out meanwhile, so that the final fsync finds little left to do.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import tempfile
@@ -43,10 +44,9 @@ def file_mode(path: Path) -> int:
 def _copy_range(src: int, dst: int, offset: int, count: int) -> int:
     """Copy inside the kernel: a reflink on file systems that share blocks, sendfile elsewhere."""
     if hasattr(os, "copy_file_range"):
-        try:
+        # Falls through to sendfile when the kernel refuses (e.g. across file systems on old kernels).
+        with contextlib.suppress(OSError):
             return os.copy_file_range(src, dst, count, offset, offset)
-        except OSError:
-            pass  # e.g. across file systems on old kernels
     return os.sendfile(dst, src, offset, count)
 
 
