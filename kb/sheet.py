@@ -7,6 +7,7 @@ documents the text was taken from.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,17 @@ SAFE_SCHEMES = frozenset({"http", "https"})
 PROPOSAL_SQL = """
 select p.*, c.label as category_label from proposals p left join categories c on c.id = p.category where p.id = :id
 """
+
+
+def name_list(value: object) -> list[str] | None:
+    """A JSON-array cell of `proposals` (ministries, proponents, statutes…) as names, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    return names if isinstance(names, list) else None
 
 
 def safe_url(url: str | None) -> str | None:

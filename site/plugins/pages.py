@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +14,7 @@ from datasette.utils.asgi import Request
 from markupsafe import Markup
 
 from kb.serve import DB_NAME
-from kb.sheet import load_sheet
+from kb.sheet import load_sheet, name_list
 
 # Columns the proposal list shows by default: the long section texts are on each proposal's page.
 LIST_COLUMNS = ["title", "year", "category", "policy_field", "ministries", "outcome", "stage"]
@@ -135,13 +134,8 @@ ARRAY_COLUMN_TABLES.update({"proponent_prefectures": "prefectures", "co_proponen
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette) -> Markup | None:
-    if database != DB_NAME or table != "proposals" or column not in ARRAY_COLUMN_TABLES or not isinstance(value, str):
-        return None
-    try:
-        names = json.loads(value)
-    except ValueError:
-        return None
-    if not isinstance(names, list):
+    names = name_list(value)
+    if database != DB_NAME or table != "proposals" or column not in ARRAY_COLUMN_TABLES or names is None:
         return None
     urls = SiteUrls(datasette)
     links = [

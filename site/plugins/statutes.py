@@ -17,6 +17,7 @@ from datasette.utils.asgi import Request
 from markupsafe import Markup, escape
 
 from kb.serve import DB_NAME
+from kb.sheet import name_list
 
 STATUTE_PROPOSALS_SQL = """
 select p.id, p.title, p.era, p.year, p.number, coalesce(p.outcome, '（未分類）') as outcome,
@@ -99,13 +100,8 @@ def extra_template_vars(view_name: str, database: str | None, table: str | None,
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette):
     """proposals.statutes (JSON array of names) as links to the statute pages."""
-    if database != DB_NAME or table != "proposals" or column != "statutes" or not isinstance(value, str):
-        return None
-    try:
-        names = json.loads(value)
-    except ValueError:
-        return None
-    if not isinstance(names, list):
+    names = name_list(value)
+    if database != DB_NAME or table != "proposals" or column != "statutes" or names is None:
         return None
 
     async def inner() -> Markup:
