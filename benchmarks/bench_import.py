@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import pypdf  # noqa: E402
 from pdfminer.high_level import extract_text as pdfminer_plain_text  # noqa: E402
 
-from kb.importing import run_import  # noqa: E402
-from kb.pdf import extract_text  # noqa: E402
-from kb.sheets import read_sheets  # noqa: E402
+from kb.importer.merge import run_import  # noqa: E402
+from kb.importer.pdf import extract_text  # noqa: E402
+from kb.importer.sheets import read_sheets  # noqa: E402
 from sheet_pdfs import write_sheets_pdf  # noqa: E402
 from sheet_shapes import MARKDOWN_0070, PLAIN_0071, collapse_like_viewer  # noqa: E402
 
@@ -75,7 +75,7 @@ def pdf_library_comparison(tmp: Path) -> list[tuple[str, str, str, str]]:
 
     rows = []
     for name, fn in [
-        ("pdfminer.six（kb.pdf: 行の位置で折り返し・段落を復元）", lambda: extract_text(path)),
+        ("pdfminer.six（kb.importer.pdf: 行の位置で折り返し・段落を復元）", lambda: extract_text(path)),
         ("pdfminer.six（extract_text そのまま）", lambda: pdfminer_plain_text(str(path))),
         ("pypdf（extract_text）", pypdf_text),
     ]:

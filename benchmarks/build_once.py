@@ -1,4 +1,4 @@
-"""One `kb.build.build` in a fresh process, reported as one JSON line (mode, counts, seconds per phase).
+"""One `kb.pipeline.build` in a fresh process, reported as one JSON line (mode, counts, seconds per phase).
 
 `benchmarks/run.py` runs this as a child so that it can measure the process tree's
 memory and wall time, including the interpreter start and imports a `kb build` pays.
@@ -17,7 +17,7 @@ from pathlib import Path
 START = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.build import build  # noqa: E402
+from kb.pipeline import build  # noqa: E402
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """The parse floor: the least work any build must do — read every file and parse its Markdown, one process.
 
-"Parse" means `kb.parse`'s own MarkdownIt instance (CommonMark + the front-matter plugin, inline
+"Parse" means `kb.files.parse`'s own MarkdownIt instance (CommonMark + the front-matter plugin, inline
 rules disabled — exactly what `kb build` runs), so the floor is not flattered by a cheaper
-configuration. Also timed: the whole `kb.parse.parse_file` (Markdown + YAML + pydantic), one process.
+configuration. Also timed: the whole `kb.files.parse.parse_file` (Markdown + YAML + pydantic), one process.
 Prints one JSON line; `benchmarks/run.py` runs it in a fresh process.
 
     python benchmarks/floor.py /tmp/kb-bench/corpus-10000
@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.check import iter_proposal_files  # noqa: E402
-from kb.parse import _md as KB_MARKDOWN  # noqa: E402  - the parser kb.parse uses, on purpose
-from kb.parse import parse_file  # noqa: E402
+from kb.files.store import iter_proposal_files  # noqa: E402
+from kb.files.parse import _md as KB_MARKDOWN  # noqa: E402  - the parser kb.files.parse uses, on purpose
+from kb.files.parse import parse_file  # noqa: E402
 
 
 def markdown_floor(files: list[Path]) -> float:
@@ -32,7 +32,7 @@ def markdown_floor(files: list[Path]) -> float:
 
 
 def parse_files(files: list[Path]) -> float:
-    """Seconds for `kb.parse.parse_file` on every file: the floor plus YAML and validation."""
+    """Seconds for `kb.files.parse.parse_file` on every file: the floor plus YAML and validation."""
     start = time.perf_counter()
     for path in files:
         parse_file(path)

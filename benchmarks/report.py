@@ -98,7 +98,7 @@ def build_table(results: dict[str, Any]) -> str:
     return table(
         [
             "proposals", "files (MB)", "`kb build --full`", "proposals/s", "peak memory MB (main RSS / all processes PSS)",
-            "same, one process (`--jobs 1`)", "parse floor", "`kb.parse` alone", "build / floor", "one process / floor",
+            "same, one process (`--jobs 1`)", "parse floor", "`kb.files.parse` alone", "build / floor", "one process / floor",
             "database (MB)", "MB per 1,000 proposals",
         ],
         rows,
@@ -294,8 +294,8 @@ def targets(results: dict[str, Any]) -> tuple[str, str]:
         )
         notes.append(
             f"- **Full build.** The floor reads and Markdown-parses {n(TARGET_SIZES['ratio'])} files in {s(floor['floor_s'])} "
-            f"({floor_per:.2f} ms a file, with `kb.parse`'s own MarkdownIt: CommonMark + front matter, inline rules "
-            f"off); the whole `kb.parse` (plus YAML and pydantic) takes {s(floor['parse_file_s'])}. Both cores parse "
+            f"({floor_per:.2f} ms a file, with `kb.files.parse`'s own MarkdownIt: CommonMark + front matter, inline rules "
+            f"off); the whole `kb.files.parse` (plus YAML and pydantic) takes {s(floor['parse_file_s'])}. Both cores parse "
             f"files and extract citations{speedup}, yet the build takes {ratio:.1f} × the floor, because it does far "
             f"more per proposal than parsing: parsing with bigram text takes {s(phases.get('parse files', 0.0))} on "
             f"both cores; "
@@ -399,7 +399,7 @@ recombined into sections of the real shape, with domain words mixed in so that s
 file's only source is titled 合成データ. Files are read once before measuring, so every figure is with the
 files in the page cache, as when a developer rebuilds. Builds and `kb check` run as fresh processes (wall
 clock, including Python's start); peak memory is the main process's RSS (exact) and the sum over the process
-tree of each process's PSS (sampled every 100 ms; forked workers share most pages with the main process). The *parse floor* is reading every file and parsing it with `kb.parse`'s own MarkdownIt
+tree of each process's PSS (sampled every 100 ms; forked workers share most pages with the main process). The *parse floor* is reading every file and parsing it with `kb.files.parse`'s own MarkdownIt
 instance, in one process (`benchmarks/floor.py`).
 
 ### Targets

@@ -1,7 +1,7 @@
 """Search inside one process, without HTTP: where a search page's time goes, and the unigram alternative.
 
 - FTS match: `count(*)` of the bigram index for a query (`escape_fts`, as the site registers it);
-- ranked SQL: the `/search` page's query (bm25 order, 20 rows with their text) — `kb.search.RANKED_SQL`;
+- ranked SQL: the `/search` page's query (bm25 order, 20 rows with their text) — `kb.search.query.RANKED_SQL`;
 - unigram alternative for 1-character queries: a second FTS table with one token per character
   (not built by `kb build`; measured here only, in a separate database file, to show what it would cost).
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.build import FTS_TABLE, FTS_TOKENIZER  # noqa: E402
-from kb.search import PER_PAGE, RANKED_SQL  # noqa: E402
-from kb.textnorm import fts_query, normalize, runs  # noqa: E402
+from kb.db.schema import FTS_TABLE, FTS_TOKENIZER  # noqa: E402
+from kb.search.query import PER_PAGE, RANKED_SQL  # noqa: E402
+from kb.search.textnorm import fts_query, normalize, runs  # noqa: E402
 
 REPEAT = 20
 UNIGRAM_COLUMNS = ("title", "measures", "problems", "effects", "first_answer", "second_answer")

@@ -9,10 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import proposals_io
-from .build import BuildError, build as build_db
-from .check import check_paths
-from .fmt import format_paths
+from kb import pipeline
+from kb.core.problems import ProblemError
+from kb.files import store
 
 app = typer.Typer(
     help="bunken-kb: 地方分権改革・提案募集方式の提案ナレッジベース",
@@ -31,13 +30,13 @@ def _err(message: str) -> None:
 @app.command()
 def check(paths: PathsArg = None) -> None:
     """提案ファイルを検査し、すべての問題を「ファイル:行: 項目: 内容」で表示する。"""
-    result = check_paths(paths or [DEFAULT_DIR])
+    result = pipeline.check(paths or [DEFAULT_DIR])
     for problem in result.problems:
         _err(str(problem))
     if not result.ok:
         _err(f"{len(result.problems)} 件の問題があります")
         raise typer.Exit(1)
-    typer.echo(f"OK: {len(result.proposals)} 件の提案に問題はありません")
+    typer.echo(f"OK: {len(result.files)} 件の提案に問題はありません")
 
 
 @app.command()
@@ -46,7 +45,7 @@ def fmt(
     check_only: Annotated[bool, typer.Option("--check", help="書き換えずに、整形が必要なファイルを表示する")] = False,
 ) -> None:
     """提案ファイルを正規の書式に整える（内容は変えない）。"""
-    changed, problems = format_paths(paths or [DEFAULT_DIR], check_only=check_only)
+    changed, problems = pipeline.fmt(paths or [DEFAULT_DIR], check_only=check_only)
     for problem in problems:
         _err(str(problem))
     for path in changed:
@@ -63,7 +62,7 @@ def new(
 ) -> None:
     """全見出し入りの新しい提案ファイルを作る。"""
     try:
-        path = proposals_io.create_new(directory, year, number)
+        path = store.create_new(directory, year, number)
     except FileExistsError as exc:
         _err(f"{exc.filename}: すでにあります。上書きしません")
         raise typer.Exit(1) from None
@@ -77,7 +76,7 @@ def show(
 ) -> None:
     """提案のモデルを JSON で表示する。"""
     try:
-        data = proposals_io.show(directory, proposal_id)
+        data = store.show(directory, proposal_id)
     except (FileNotFoundError, ValueError) as exc:
         _err(str(exc))
         raise typer.Exit(1) from None
@@ -98,8 +97,8 @@ def build(
 ) -> None:
     """提案ファイルを検査し、問題がなければ SQLite データベースを作る（前回の DB があれば変わったファイルの分だけ更新。失敗時は既存 DB を変えない）。"""
     try:
-        result = build_db(db, [directory], full=full, jobs=jobs)
-    except BuildError as exc:
+        result = pipeline.build(db, [directory], full=full, jobs=jobs)
+    except ProblemError as exc:
         for problem in exc.problems:
             _err(str(problem))
         _err(f"{len(exc.problems)} 件の問題があるため、データベースは作りませんでした")
@@ -115,24 +114,22 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, help="ページを作るプロセス数（CPU コア数までが目安）")] = 1,
 ) -> None:
     """DB が無いか提案フォルダより古ければ作り直し、Datasette で http://127.0.0.1:PORT/ に公開する。"""
-    from .serve import serve as serve_site  # Datasette is only imported when serving
+    from kb.serve import serve as serve_site  # Datasette is only imported when serving
 
     try:
         serve_site(db, [directory], port=port, announce=typer.echo, workers=workers)
-    except BuildError as exc:
+    except ProblemError as exc:
         for problem in exc.problems:
             _err(str(problem))
         _err(f"{len(exc.problems)} 件の問題があるため、データベースを作れず公開しませんでした")
         raise typer.Exit(1) from None
 
 
-def _statute_registry():  # -> kb.statutes.registry.Registry
+def _statute_registry() -> pipeline.Registry:
     """The statute registry, or exit 1 with every problem of the file."""
-    from .statutes.registry import RegistryError, load_registry
-
     try:
-        return load_registry()
-    except RegistryError as exc:
+        return pipeline.statute_registry()
+    except ProblemError as exc:
         for problem in exc.problems:
             _err(str(problem))
         raise typer.Exit(1) from None
@@ -144,10 +141,8 @@ def statutes(
     unresolved: Annotated[bool, typer.Option("--unresolved", help="解決できなかった引用だけを表示する")] = False,
 ) -> None:
     """提案が引用している法令と引用数、法令レジストリで解決できなかった引用を表示する。"""
-    from .statutes.report import statute_report
-
     registry = _statute_registry()
-    report = statute_report([directory], registry)
+    report = pipeline.statutes([directory], registry)
     for problem in report.problems:
         _err(str(problem))
     if report.problems:
@@ -161,11 +156,9 @@ def cite(
     text: Annotated[Optional[str], typer.Argument(metavar="[TEXT | -]", help="文章（省略または「-」で標準入力）")] = None,
 ) -> None:
     """文章中の法令の引用を1行1件の JSON で表示する（法令ID、題名、種類、条項、e-Gov リンク、引用箇所）。"""
-    from .statutes.extract import cite_lines
-
     registry = _statute_registry()
-    source = sys.stdin.read() if text in (None, "-") else text
-    for line in cite_lines(source, registry):
+    source = sys.stdin.read() if text is None or text == "-" else text
+    for line in pipeline.cite(source, registry):
         typer.echo(line)
 
 
@@ -177,12 +170,10 @@ def import_sheets(
     url: Annotated[Optional[str], typer.Option("--url", help="出典（個票）の URL。入力が1つのときだけ")] = None,
 ) -> None:
     """内閣府の個票（テキスト・PDF）を提案ファイルにする。既存のファイルには新しい節と出典を足す。"""
-    from .importing import run_import
-
     if url and len(paths) != 1:
         _err("--url は入力ファイルが1つのときだけ使えます")
         raise typer.Exit(2)
-    report = run_import(paths, out, force=force, url=url)
+    report = pipeline.import_(paths, out, force=force, url=url)
     for message in report.problems + report.conflicts:
         _err(str(message))
     for warning in report.warnings:

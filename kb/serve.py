@@ -21,11 +21,11 @@ import yaml
 from datasette.app import Datasette
 from datasette.database import Database
 
-from .build import BuildResult, build
-from .registries.localgov import data_dir
+from kb.db.result import BuildResult
+from kb.db.schema import DB_NAME
+from kb.pipeline import build, build_inputs
 
 SITE = Path(__file__).resolve().parent.parent / "site"
-DB_NAME = "kb"
 HOST = "127.0.0.1"
 SERVE_DB_ENV = "KB_SERVE_DB"  # how `kb serve --workers N` tells its worker processes which database to open
 
@@ -49,7 +49,7 @@ def is_stale(db_path: Path, proposal_dirs: Iterable[Path]) -> bool:
 
 def ensure_built(db_path: Path, proposal_dirs: list[Path]) -> BuildResult | None:
     """Build only when stale; returns the build result, or None when the database was up to date."""
-    return build(db_path, proposal_dirs) if is_stale(db_path, [*proposal_dirs, data_dir()]) else None
+    return build(db_path, proposal_dirs) if is_stale(db_path, [*proposal_dirs, *build_inputs()]) else None
 
 
 def load_metadata(site: Path = SITE) -> dict:
@@ -98,7 +98,7 @@ def serve(
     announce: Callable[[str], None] = print,
     workers: int = 1,
 ) -> None:
-    """Build if needed, then serve until interrupted. Raises BuildError when the files have problems.
+    """Build if needed, then serve until interrupted. Raises ProblemError when the files have problems.
 
     One process renders pages on one core (Python); `workers` > 1 starts that many processes on
     the same port (the database is read-only, so they share nothing else) — see docs/benchmarks.md.

@@ -28,7 +28,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.build import build  # noqa: E402
+from kb.pipeline import build  # noqa: E402
 from kb.serve import HOST, make_datasette  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

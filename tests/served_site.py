@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from kb.build import build
+from kb.pipeline import build
 from kb.serve import make_datasette
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

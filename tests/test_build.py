@@ -11,11 +11,12 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from kb import build as build_module
-from kb.build import BUILD_STEPS, BuildError, build
+from kb.core.problems import ProblemError
+from kb.db.schema import Step
+from kb.pipeline import STEPS, build
 from kb.cli import app
-from kb.models import Proposal
-from kb.vocab import EMPTY_MARK, SECTION_ORDER
+from kb.core.models import Proposal
+from kb.core.vocab import EMPTY_MARK, SECTION_ORDER
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 BROKEN = Path(__file__).parent / "fixtures" / "broken" / "date_invalid.md"
@@ -108,7 +109,7 @@ def test_failed_check_leaves_previous_database_untouched(tmp_path: Path) -> None
     broken_dir = tmp_path / "proposals"
     shutil.copytree(CORPUS, broken_dir)
     shutil.copy(BROKEN, broken_dir / "2023" / "0009.md")
-    with pytest.raises(BuildError) as exc:
+    with pytest.raises(ProblemError) as exc:
         build(target, [broken_dir])
     assert any("0009.md" in p.path for p in exc.value.problems)
     assert target.read_bytes() == before
@@ -124,12 +125,8 @@ def test_crash_in_a_build_step_leaves_previous_database_untouched(tmp_path: Path
         db["half_written"].insert({"x": 1})
         raise RuntimeError("step failed")
 
-    BUILD_STEPS.append(crash)
-    try:
-        with pytest.raises(RuntimeError, match="step failed"):
-            build(target, [CORPUS])
-    finally:
-        BUILD_STEPS.remove(crash)
+    with pytest.raises(RuntimeError, match="step failed"):
+        build(target, [CORPUS], steps=[*STEPS, Step("crash", crash, incremental=False)])
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db"]
 
@@ -142,14 +139,9 @@ def test_build_steps_run_after_core_tables_and_before_indexes(tmp_path: Path) ->
         seen.append((db["proposals"].exists(), len(proposals), len(made)))
         db["extra"].insert({"proposal_id": proposals[0].id}, foreign_keys=[("proposal_id", "proposals", "id")])
 
-    BUILD_STEPS.append(step)
-    try:
-        build(tmp_path / "kb.db", [CORPUS])
-    finally:
-        BUILD_STEPS.remove(step)
+    build(tmp_path / "kb.db", [CORPUS], steps=[*STEPS, Step("extra", step, incremental=False)])
     assert seen == [(True, 6, 0)]
     assert sqlite_utils.Database(tmp_path / "kb.db")["extra"].count == 1
-    assert step not in build_module.BUILD_STEPS
 
 
 def test_cli_build_exits_non_zero_and_names_file_line_and_field(tmp_path: Path) -> None:

@@ -5,19 +5,20 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from kb.build import BUILD_STEPS, FTS_TABLE, INCREMENTAL_STEPS, BuildError, build, incremental_step
+from kb.core.problems import ProblemError
+from kb.db.schema import FTS_TABLE, Step
+from kb.pipeline import STEPS, build
 from kb.cli import app
-from kb.filestate import FILES_TABLE
-from kb.models import Proposal
-from kb.parallel import MIN_PARALLEL
-from kb.textnorm import fts_query
+from kb.db.filestate import FILES_TABLE
+from kb.core.models import Proposal
+from kb.db.parallel import MIN_PARALLEL
+from kb.search.textnorm import fts_query
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 BROKEN = Path(__file__).parent / "fixtures" / "broken" / "date_invalid.md"
@@ -161,39 +162,28 @@ def test_failed_incremental_build_leaves_previous_database_untouched(corpus: Pat
     build(db_path, [corpus])
     before = db_path.read_bytes()
     shutil.copy(BROKEN, corpus / "2023" / "0009.md")
-    with pytest.raises(BuildError) as exc:
+    with pytest.raises(ProblemError) as exc:
         build(db_path, [corpus])
     assert any("0009.md" in p.path for p in exc.value.problems)
     assert db_path.read_bytes() == before
 
 
-@pytest.fixture
-def crashing_step() -> Iterator[dict[str, bool]]:
-    """An incremental-capable step that raises once `crash` is set (registered for one test only)."""
+def test_crash_during_incremental_update_leaves_previous_database_untouched(corpus: Path, tmp_path: Path) -> None:
     state = {"crash": False}
 
-    def step(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
+    def crash_when_told(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
         if state["crash"]:
             raise RuntimeError("step failed")
 
-    BUILD_STEPS.append(step)
-    incremental_step(step, [])
-    yield state
-    BUILD_STEPS.remove(step)
-    del INCREMENTAL_STEPS[step]
-
-
-def test_crash_during_incremental_update_leaves_previous_database_untouched(
-    corpus: Path, tmp_path: Path, crashing_step: dict[str, bool]
-) -> None:
+    steps = [*STEPS, Step("crash_when_told", crash_when_told)]  # incremental-capable, so the second build is
     db_path = tmp_path / "kb.db"
-    build(db_path, [corpus])
+    build(db_path, [corpus], steps=steps)
     before = db_path.read_bytes()
     edited = corpus / "2023" / "0004.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\n追記。\n", encoding="utf-8")
-    crashing_step["crash"] = True
+    state["crash"] = True
     with pytest.raises(RuntimeError, match="step failed"):
-        build(db_path, [corpus])
+        build(db_path, [corpus], steps=steps)
     assert db_path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db", "proposals"]
 
@@ -205,11 +195,7 @@ def test_a_step_that_cannot_update_in_place_makes_the_build_full(corpus: Path, t
     def plain_step(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
         db["extra"].insert_all([{"n": len(proposals)}], replace=True)
 
-    BUILD_STEPS.append(plain_step)
-    try:
-        result = build(db_path, [corpus])
-    finally:
-        BUILD_STEPS.remove(plain_step)
+    result = build(db_path, [corpus], steps=[*STEPS, Step("plain_step", plain_step, incremental=False)])
     assert result.mode == "full" and "plain_step" in result.reason
 
 

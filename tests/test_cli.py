@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.parse import parse_file
+from kb.files.parse import parse_file
 
 runner = CliRunner()
 

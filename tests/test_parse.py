@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kb.models import Proposal
-from kb.parse import parse_file, parse_text
-from kb.problems import ProposalError
-from kb.render import render
-from kb.vocab import Association, Category, Outcome, SectionKey, Stage, era_to_year, section_for_heading, year_to_era
+from kb.core.models import Proposal
+from kb.files.parse import parse_file, parse_text
+from kb.core.problems import ProblemError
+from kb.files.render import render
+from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage, era_to_year, section_for_heading, year_to_era
 
 
 @pytest.fixture
@@ -82,14 +82,14 @@ def test_parse_accepts_outcome_spelling_variant(valid_text: str) -> None:
 
 def test_parse_reports_every_problem_of_a_file_at_once(valid_text: str) -> None:
     text = valid_text.replace("number: 71", "number: ７１").replace("## 具体的な支障事例", "## 支障事例の具体例")
-    with pytest.raises(ProposalError) as exc:
+    with pytest.raises(ProblemError) as exc:
         parse_text(text, "x.md")
     assert [(p.line, p.field) for p in exc.value.problems] == [(4, "number（管理番号）"), (34, "見出し")]
 
 
 def test_parse_reports_sections_key_in_front_matter(valid_text: str) -> None:
     text = valid_text.replace("theme: デジタル化", "theme: デジタル化\nsections: {}")
-    with pytest.raises(ProposalError) as exc:
+    with pytest.raises(ProblemError) as exc:
         parse_text(text)
     assert [(p.line, p.field) for p in exc.value.problems] == [(10, "sections")]
 

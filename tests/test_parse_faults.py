@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.check import check_paths
+from kb.files.check import check_paths
 
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
 

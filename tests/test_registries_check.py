@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.parse import parse_file
-from kb.registries.proposal_check import local_government_names, ministry_names, name_problems
+from kb.files.parse import parse_file
+from kb.registries.check import local_government_names, ministry_names, name_problems
 from kb.registries.registry import load_registries
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registries"

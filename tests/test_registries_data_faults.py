@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.registries.localgov import DATA_DIR_ENV
+from kb.core.paths import DATA_DIR_ENV
 from kb.registries.localgov_data import load_local_governments
 from kb.registries.ministries import load_ministries
 

@@ -118,7 +118,7 @@ def test_canned_query_finds_proposals_of_a_prefecture_by_its_short_name(site: Si
 def test_serve_rebuilds_the_database_after_the_registry_data_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kb.registries.localgov import DATA_DIR_ENV
+    from kb.core.paths import DATA_DIR_ENV
     from kb.serve import ensure_built
 
     data = tmp_path / "data"

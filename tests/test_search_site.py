@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from served_site import SiteClient, corpus_site
 
-from kb import search
+from kb.search import query as search
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.snippets import ELLIPSIS, best_snippet, highlight, match_spans, plain_snippet, snippet
+from kb.search.snippets import ELLIPSIS, best_snippet, highlight, match_spans, plain_snippet, snippet
 
 
 def test_snippet_marks_full_width_text_matched_by_a_half_width_query() -> None:

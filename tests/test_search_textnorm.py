@@ -7,8 +7,8 @@ import sqlite3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.build import FTS_TOKENIZER
-from kb.textnorm import MATCH_NOTHING, bigrams, fts_query, index_text, normalize, normalize_with_offsets, runs
+from kb.db.schema import FTS_TOKENIZER
+from kb.search.textnorm import MATCH_NOTHING, bigrams, fts_query, index_text, normalize, normalize_with_offsets, runs
 
 
 def test_normalize_folds_full_width_and_case() -> None:

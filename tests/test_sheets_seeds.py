@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 
-from kb.models import Proposal
-from kb.sheets import read_sheets
-from kb.vocab import Association, Category, Outcome, SectionKey, Stage
+from kb.core.models import Proposal
+from kb.importer.sheets import read_sheets
+from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage
 from sheet_shapes import MARKDOWN_0070, PLAIN_0071
 
 OPEN, CLOSE = "（(「『", "）)」』"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kb.sheets import read_sheets
-from kb.sheets.cleanup import section_text
-from kb.sheets.header import read_header
-from kb.sheets.pages import drop_furniture
-from kb.vocab import SectionKey, Stage
+from kb.importer.sheets import read_sheets
+from kb.importer.sheets.cleanup import section_text
+from kb.importer.sheets.header import read_header
+from kb.importer.sheets.pages import drop_furniture
+from kb.core.vocab import SectionKey, Stage
 from sheet_shapes import (
     MARKDOWN_0070,
     PLAIN_0071,
@@ -221,7 +221,7 @@ def test_viewer_copy_of_a_first_answer_sheet_with_the_header_on_one_line(plain_0
 
 
 def test_heading_variants_from_the_vocabulary_alias_table_are_read(plain_0071):
-    """「対応方針記載内容」 is only in kb/vocab.py's SECTION_ALIASES: editors add variants there."""
+    """「対応方針記載内容」 is only in kb/core/vocab.py's SECTION_VARIANTS: editors add variants there."""
     text = plain_0071.replace("令和6年の地方からの提案等に関する対応方針(令和6年12月24日閣議決定)記載内容", "対応方針記載内容")
     proposal = only(text)
     assert proposal.sections[SectionKey.DECISION] is None

@@ -10,8 +10,9 @@ import pytest
 import sqlite_utils
 from served_site import SiteClient, corpus_site
 
-from kb.build import FTS_TABLE
-from kb.serve import DB_NAME, load_metadata
+from kb.db.schema import FTS_TABLE
+from kb.db.schema import DB_NAME
+from kb.serve import load_metadata
 
 METADATA = load_metadata()
 TABLES = METADATA["databases"][DB_NAME]["tables"]

@@ -13,7 +13,7 @@ import pytest
 import sqlite_utils
 from served_site import SiteClient, corpus_site
 
-from kb.vocab import SectionKey
+from kb.core.vocab import SectionKey
 
 
 @pytest.fixture(scope="module")

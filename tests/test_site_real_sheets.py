@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 from served_site import SiteClient, corpus_site
 
-from kb.models import Proposal
-from kb.parse import parse_file
+from kb.core.models import Proposal
+from kb.files.parse import parse_file
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 

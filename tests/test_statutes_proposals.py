@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.models import Proposal
-from kb.parse import parse_file
+from kb.core.models import Proposal
+from kb.files.parse import parse_file
 from kb.statutes.extract import PartCitation, extract_proposal, extract_text
 from kb.statutes.registry import Registry, load_registry
 

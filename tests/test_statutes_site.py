@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 from served_site import SiteClient, corpus_site
 
-from kb.serve import DB_NAME
+from kb.db.schema import DB_NAME
 
 PROPOSALS = Path(__file__).parent / "fixtures" / "statutes" / "proposals"
 MYNUMBER = "425AC0000000027"

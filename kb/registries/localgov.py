@@ -14,8 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .names import NameProblem, maybe, name_key, nearest
-from .periods import Period
+from kb.core.suggest import maybe, nearest
+from kb.registries.names import NameProblem, name_key
+from kb.registries.periods import Period
 
 # Legal type of a body, as the data files write it.
 TYPES = (
@@ -116,7 +117,7 @@ class LocalGovernmentRegistry:
         found = self.candidates(written)
         if not found:
             raise NameProblem(
-                f"「{written}」は地方公共団体の一覧にありません{maybe(nearest(written, self._suggest))}。"
+                f"「{written}」は地方公共団体の一覧にありません{maybe(nearest(written, self._suggest, key=name_key))}。"
                 "一覧にない団体なら data/local_governments_extra.yaml に出典つきで足してください"
             )
         current = [e for e in found if period is None or e.period.overlaps(period)]
@@ -162,15 +163,3 @@ class LocalGovernmentRegistry:
 
 def kind_sort_key(kind: str) -> int:
     return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-
-
-DATA_DIR_ENV = "KB_DATA_DIR"
-
-
-def data_dir() -> Path:
-    """`data/` at the top of the repository (the registries are data, edited and reviewed like code).
-
-    `KB_DATA_DIR` points elsewhere, to try an edited copy of the data before changing the real one.
-    """
-    override = os.environ.get(DATA_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parent.parent.parent / "data"

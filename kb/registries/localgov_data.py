@@ -12,12 +12,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..problems import Problem
-from .localgov import CITY_KINDS, TYPES, Designation, LocalGovernment, LocalGovernmentRegistry, data_dir
-from .names import name_key
-from .periods import Period
-from .rows import RowProblems, code_problem, date_value, period_of, require_keys, section_rows
-from .yamlfile import DataFileError, read_yaml
+from kb.core.problems import Problem
+from kb.core.paths import data_dir
+from kb.core.problems import ProblemError
+from kb.core.yamlio import YamlDocument, read
+from kb.registries.localgov import CITY_KINDS, TYPES, Designation, LocalGovernment, LocalGovernmentRegistry
+from kb.registries.names import name_key
+from kb.registries.periods import Period
+from kb.registries.rows import RowProblems, code_problem, date_value, period_of, require_keys, section_rows
 
 CSV_NAME = "local_governments.csv"
 EXTRA_NAME = "local_governments_extra.yaml"
@@ -93,19 +95,19 @@ def read_extra(path: Path, base: list[LocalGovernment]) -> tuple[list[LocalGover
     """Hand additions, endings and former names applied to the converted list, and the alias table."""
     out = RowProblems(path)
     try:
-        data, lines = read_yaml(path)
-    except DataFileError as exc:
-        out.add(exc.line, "YAML", str(exc))
+        doc = read(path)
+    except ProblemError as exc:
+        out.problems += exc.problems
         return base, {}, out.problems
-    sources = data.get("sources") or {}
+    sources = doc.data.get("sources") or {}
     entries = list(base)
     position = {e.code: i for i, e in enumerate(entries) if e.code}
-    for row, line in section_rows(data, lines, "additions", out):
+    for row, line in section_rows(doc, "additions", out):
         if require_keys(row, ("name", "type", "source"), ADDITION_KEYS, line, out):
             _source_ok(row, sources, line, out)
             if entry := _addition(row, line, out):
                 entries.append(entry)
-    for row, line in section_rows(data, lines, "ended", out):
+    for row, line in section_rows(doc, "ended", out):
         if require_keys(row, ("code", "to", "source"), ENDED_KEYS, line, out):
             _source_ok(row, sources, line, out)
             if problem := code_problem(row["code"]):
@@ -116,7 +118,7 @@ def read_extra(path: Path, base: list[LocalGovernment]) -> tuple[list[LocalGover
                 continue
             i = position[row["code"]]
             entries[i] = _with_end(entries[i], row, line, out)
-    for row, line in section_rows(data, lines, "districts", out):
+    for row, line in section_rows(doc, "districts", out):
         if require_keys(row, ("code", "name", "district", "source"), DISTRICT_KEYS, line, out):
             _source_ok(row, sources, line, out)
             i = position.get(row["code"])
@@ -125,7 +127,7 @@ def read_extra(path: Path, base: list[LocalGovernment]) -> tuple[list[LocalGover
                 continue
             entries[i] = LocalGovernment(**{**entries[i].__dict__, "district": row["district"]})
     by_code = {e.code: e for e in entries if e.code}
-    for row, line in section_rows(data, lines, "former_names", out):
+    for row, line in section_rows(doc, "former_names", out):
         if require_keys(row, ("name", "type", "to", "successor", "source"), FORMER_KEYS, line, out):
             _source_ok(row, sources, line, out)
             if row["successor"] not in by_code:
@@ -134,7 +136,7 @@ def read_extra(path: Path, base: list[LocalGovernment]) -> tuple[list[LocalGover
             former = {**row, "code": row.get("code") or row["successor"]}
             if entry := _addition(former, line, out):
                 entries.append(entry)
-    aliases = _aliases(section_rows(data, lines, "aliases", out), sources, entries, out)
+    aliases = _aliases(section_rows(doc, "aliases", out), sources, entries, out)
     return entries, aliases, out.problems
 
 
@@ -163,13 +165,13 @@ def read_designations(path: Path, entries: list[LocalGovernment]) -> tuple[dict[
     """City designations by code; each must name a 市 of the list and not overlap another period."""
     out = RowProblems(path)
     try:
-        data, lines = read_yaml(path)
-    except DataFileError as exc:
-        out.add(exc.line, "YAML", str(exc))
+        doc = read(path)
+    except ProblemError as exc:
+        out.problems += exc.problems
         return {}, out.problems
     cities = {e.code: e for e in entries if e.type == "市" and e.code}
     found: dict[str, list[Designation]] = defaultdict(list)
-    for row, line in section_rows(data, lines, "designations", out):
+    for row, line in section_rows(doc, "designations", out):
         if not require_keys(row, ("code", "name", "kind"), DESIGNATION_KEYS, line, out):
             continue
         if row["kind"] not in CITY_KINDS:

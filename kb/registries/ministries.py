@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..problems import Problem
-from .localgov import data_dir
-from .rows import RowProblems, period_of, require_keys, section_rows
-from .names import NameProblem, maybe, name_key, nearest
-from .periods import Period
-from .yamlfile import DataFileError, read_yaml
+from kb.core.problems import Problem
+from kb.core.paths import data_dir
+from kb.core.problems import ProblemError
+from kb.core.yamlio import YamlDocument, read
+from kb.registries.rows import RowProblems, period_of, require_keys, section_rows
+from kb.core.suggest import maybe, nearest
+from kb.registries.names import NameProblem, name_key
+from kb.registries.periods import Period
 
 MINISTRIES_NAME = "ministries.yaml"
 KINDS = ("内閣の機関", "府", "省", "庁", "委員会")
@@ -57,7 +59,7 @@ class MinistryRegistry:
         """The ministry `written` names; NameProblem if unknown or not existing during `period`."""
         found = self.index.get(name_key(written))
         if found is None:
-            raise NameProblem(f"「{written}」は府省の一覧にありません{maybe(nearest(written, self._suggest))}")
+            raise NameProblem(f"「{written}」は府省の一覧にありません{maybe(nearest(written, self._suggest, key=name_key))}")
         if period is not None and not found.period.overlaps(period):
             year = period.start.year if period.start else ""
             hint = f"（後継: {found.successor}）" if found.successor else ""
@@ -111,12 +113,12 @@ def load_ministries(directory: Path | None = None) -> tuple[MinistryRegistry, li
     path = (directory or data_dir()) / MINISTRIES_NAME
     out = RowProblems(path)
     try:
-        data, lines = read_yaml(path)
-    except DataFileError as exc:
-        out.add(exc.line, "YAML", str(exc))
+        doc = read(path)
+    except ProblemError as exc:
+        out.problems += exc.problems
         return MinistryRegistry([]), out.problems
     entries = []
-    for row, line in section_rows(data, lines, "ministries", out):
+    for row, line in section_rows(doc, "ministries", out):
         if require_keys(row, ("name", "kind", "source"), KEYS, line, out) and (m := _ministry(row, line, out)):
             entries.append(m)
     _reference_problems(entries, out)

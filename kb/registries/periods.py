@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..models import Proposal
+from kb.core.models import Proposal
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..problems import Problem
-from .localgov import LocalGovernmentRegistry, data_dir
-from .localgov_data import load_local_governments
-from .ministries import MinistryRegistry, load_ministries
+from kb.core.problems import Problem
+from kb.core.paths import data_dir
+from kb.registries.localgov import LocalGovernmentRegistry
+from kb.registries.localgov_data import load_local_governments
+from kb.registries.ministries import MinistryRegistry, load_ministries
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from ..problems import Problem, display_path
-from .codes import is_valid_code
-from .periods import Period
+from kb.core.problems import Problem, display_path
+from kb.core.yamlio import YamlDocument, parse_date
+from kb.registries.codes import is_valid_code
+from kb.registries.periods import Period
 
 
 class RowProblems:
@@ -34,11 +35,13 @@ def code_problem(code: Any) -> str | None:
 
 
 def date_value(value: Any, line: int, field: str, out: RowProblems) -> dt.date | None:
-    """A YAML date (YYYY-MM-DD loads as a date); anything else is reported."""
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    out.add(line, field, f"日付は YYYY-MM-DD で書いてください（「{value}」）")
-    return None
+    """A date written YYYY-MM-DD (YAML keeps it as text, `kb.core.yamlio`); anything else is reported."""
+    if value is None:
+        return None
+    date = parse_date(value)
+    if date is None:
+        out.add(line, field, f"日付は YYYY-MM-DD で書いてください（「{value}」）")
+    return date
 
 
 def period_of(row: dict[str, Any], line: int, out: RowProblems) -> Period:
@@ -62,12 +65,12 @@ def require_keys(row: Any, keys: tuple[str, ...], allowed: tuple[str, ...], line
     return not missing
 
 
-def section_rows(data: dict[str, Any], lines: dict[str, list[int]], key: str, out: RowProblems) -> list[tuple[Any, int]]:
+def section_rows(doc: YamlDocument, key: str, out: RowProblems) -> list[tuple[Any, int]]:
     """(row, line) of each item of a top-level list; a section that is not a list is reported."""
-    rows = data.get(key)
+    rows = doc.data.get(key)
     if rows is None:
         return []
     if not isinstance(rows, list):
         out.add(1, key, f"「{key}」は「- 」で始まる行のリストで書いてください")
         return []
-    return list(zip(rows, lines.get(key, []), strict=True))
+    return list(zip(rows, doc.item_lines(key), strict=True))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from .extract import extract_text
-from .registry import Registry
-from .resolve import Citation
+from kb.statutes.extract import extract_text
+from kb.statutes.registry import Registry
+from kb.statutes.resolve import Citation
 
 Key = tuple[str, str, str | None]  # (quote, statute id or "title:…", pinpoint label)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..textnorm import normalize_with_offsets
+from kb.search.textnorm import normalize_with_offsets
 
 KANJI_DIGITS: dict[str, int] = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 KANJI_UNITS: dict[str, int] = {"十": 10, "百": 100, "千": 1000}
@@ -75,7 +75,7 @@ def int_to_kanji(number: int) -> str:
 
 
 def clean(original: str) -> CleanText:
-    """NFKC etc. (kb.textnorm), spaces removed, kanji numerals in number positions → Arabic digits."""
+    """NFKC etc. (kb.search.textnorm), spaces removed, kanji numerals in number positions → Arabic digits."""
     norm, starts = normalize_with_offsets(original)
     # End of each normalised char: the start of the next original cluster.
     ends = [len(original)] * len(norm)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .lawnumber import LawNumber
-from .pinpoint import Pinpoint
+from kb.statutes.lawnumber import LawNumber
+from kb.statutes.pinpoint import Pinpoint
 
 EGOV_LAW_URL = "https://laws.e-gov.go.jp/law/{id}"
 EGOV_ID_RE = re.compile(r"^(?:321CONSTITUTION|[1-5]\d{2}(?:AC|CO|IO|M\d)[0-9A-F]{7}\d{3})$")

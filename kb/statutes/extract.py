@@ -12,12 +12,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..models import Proposal
-from ..vocab import SECTION_ORDER, SectionKey
-from .clean import CleanText, clean
-from .find import Mention, find_mentions, name_matcher
-from .registry import Registry
-from .resolve import Abbreviations, Citation, name_target, resolve_mentions
+from kb.core.models import Proposal
+from kb.core.vocab import SECTION_ORDER, SectionKey
+from kb.statutes.clean import CleanText, clean
+from kb.statutes.find import Mention, find_mentions, name_matcher
+from kb.statutes.registry import Registry
+from kb.statutes.resolve import Abbreviations, Citation, name_target, resolve_mentions
 
 OPINIONS_COLUMN = SectionKey.OPINIONS.column
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 
-from .clean import CleanText
-from .lawnumber import LAW_NUMBER_PATTERN, LAW_NUMBER_RE, LawNumber, from_match
-from .pinpoint import Pinpoint, match_pinpoint
+from kb.statutes.clean import CleanText
+from kb.statutes.lawnumber import LAW_NUMBER_PATTERN, LAW_NUMBER_RE, LawNumber, from_match
+from kb.statutes.pinpoint import Pinpoint, match_pinpoint
 
 # Characters a Japanese statute name is made of (kanji, katakana); hiragana, digits and
 # punctuation end a name unless a connector (に関する, における…) joins two parts.

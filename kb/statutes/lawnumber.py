@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .clean import clean
+from kb.statutes.clean import clean
 
 ERA_CODES: dict[str, int] = {"明治": 1, "大正": 2, "昭和": 3, "平成": 4, "令和": 5}
 # Matches the *clean* text (Arabic digits, no spaces). The issuer of a 府省令 or 規則 is any

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .clean import int_to_kanji
+from kb.statutes.clean import int_to_kanji
 
 Branch = tuple[int, ...]  # 252条の17の2 → (252, 17, 2)
 

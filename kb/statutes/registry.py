@@ -14,12 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..problems import Problem, display_path
-from .clean import clean
-from .egov import BILLS, EGOV_ID_RE, derive_law_id, id_problem
-from .lawnumber import LawNumber, parse_law_number
+from kb.core.problems import Problem, ProblemError, display_path
+from kb.core.yamlio import load
+from kb.statutes.clean import clean
+from kb.statutes.egov import BILLS, EGOV_ID_RE, derive_law_id, id_problem
+from kb.statutes.lawnumber import LawNumber, parse_law_number
 
 STATUTE_KINDS = ("憲法", "法律", "政令", "勅令", "府省令", "規則", "告示")
 OTHER_KINDS = ("ガイドライン", "通知", "要綱", "要領", "指針", "事務連絡")
@@ -126,51 +125,16 @@ class Registry:
         return list(self.by_name)
 
 
-class RegistryError(Exception):
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems)
-        super().__init__("\n".join(map(str, self.problems)))
-
-
-class _Loader(yaml.SafeLoader):
-    """Dates and numbers stay text where the registry expects text."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _lines(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
-    """Path (key/index tuple) → 1-based line of every node."""
-    out: dict[tuple[Any, ...], int] = {}
-
-    def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
-        out[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                walk(v, (*path, k.value))
-                out[(*path, k.value)] = k.start_mark.line + 1  # the key's line, not its value's
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, (*path, i))
-
-    if node is not None:
-        walk(node, ())
-    return out
-
-
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _entry(raw: Any, i: int, where: str, lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> Statute | None:
+def _entry(raw: Any, i: int, where: str, lines: dict[str, int], problems: list[Problem]) -> Statute | None:
     """Validate one entry on its own; None when it is too broken to use."""
-    line = lines.get(("statutes", i), 1)
+    line = lines.get(f"statutes.{i}", 1)
 
     def problem(key: str, message: str, sub: int | None = None) -> None:
-        at = lines.get(("statutes", i, key, sub) if sub is not None else ("statutes", i, key), line)
+        at = lines.get(f"statutes.{i}.{key}" + ("" if sub is None else f".{sub}"), line)
         problems.append(Problem(where, at, f"statutes[{i}].{key}", message))
 
     if not isinstance(raw, dict):
@@ -226,7 +190,7 @@ def _entry(raw: Any, i: int, where: str, lines: dict[tuple[Any, ...], int], prob
     )  # fmt: skip
 
 
-def _cross_problems(entries: list[tuple[int, Statute]], where: str, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+def _cross_problems(entries: list[tuple[int, Statute]], where: str, lines: dict[str, int]) -> list[Problem]:
     """Ids unique, parents exist, and no name (title, short, alias) names two entries."""
     problems: list[Problem] = []
     ids: dict[str, int] = {}
@@ -239,7 +203,7 @@ def _cross_problems(entries: list[tuple[int, Statute]], where: str, lines: dict[
     for i, s in entries:
         if s.parent and s.parent not in ids:
             problems.append(
-                Problem(where, lines.get(("statutes", i, "parent"), s.line), f"statutes[{i}].parent", f"親の法令「{s.parent}」がレジストリにありません")
+                Problem(where, lines.get(f"statutes.{i}.parent", s.line), f"statutes[{i}].parent", f"親の法令「{s.parent}」がレジストリにありません")
             )
         spelled = [("title", None, s.title), ("short", None, s.short), *(("aliases", k, a) for k, a in enumerate(s.aliases))]
         for key_name, index, name in spelled:
@@ -248,7 +212,7 @@ def _cross_problems(entries: list[tuple[int, Statute]], where: str, lines: dict[
             key = fold_name(name)
             if key in names and names[key][0] != i:
                 j = names[key][0]
-                path = ("statutes", i, key_name) if index is None else ("statutes", i, key_name, index)
+                path = f"statutes.{i}.{key_name}" + ("" if index is None else f".{index}")
                 field = f"statutes[{i}].{key_name}" + ("" if index is None else f"[{index}]")
                 problems.append(
                     Problem(where, lines.get(path, s.line), field, f"名前「{name}」は statutes[{j}]（{names[key][1]}）にも使われています")
@@ -257,31 +221,26 @@ def _cross_problems(entries: list[tuple[int, Statute]], where: str, lines: dict[
         if s.number is not None:
             if s.number in numbers:
                 problems.append(
-                    Problem(where, lines.get(("statutes", i, "number"), s.line), f"statutes[{i}].number", f"法令番号「{s.number.label}」は statutes[{numbers[s.number]}] と重複しています")
+                    Problem(where, lines.get(f"statutes.{i}.number", s.line), f"statutes[{i}].number", f"法令番号「{s.number.label}」は statutes[{numbers[s.number]}] と重複しています")
                 )
             numbers.setdefault(s.number, i)
     return problems
 
 
 def parse_registry(text: str, path: str | Path) -> Registry:
-    """Registry from YAML text; RegistryError listing every problem (with lines) if any."""
+    """Registry from YAML text; ProblemError listing every problem (with lines) if any."""
     where = display_path(path)
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RegistryError([Problem(where, mark.line + 1 if mark else 1, "YAML", f"YAML の書き方が正しくありません: {getattr(exc, 'problem', exc)}")]) from None
-    lines = _lines(node)
+    doc = load(text, where)
+    data, lines = doc.data, doc.lines
     if not isinstance(data, dict) or not isinstance(data.get("statutes"), list):
-        raise RegistryError([Problem(where, 1, "statutes", "「statutes:」の下に法令のリストを書いてください")])
+        raise ProblemError([Problem(where, 1, "statutes", "「statutes:」の下に法令のリストを書いてください")])
     problems: list[Problem] = []
     for key in data:
         if key not in ("statutes", "generic_words"):
-            problems.append(Problem(where, lines.get((key,), 1), str(key), "知らない項目です（使える項目: statutes, generic_words）"))
+            problems.append(Problem(where, lines.get(str(key), 1), str(key), "知らない項目です（使える項目: statutes, generic_words）"))
     generic = data.get("generic_words") or []
     if not isinstance(generic, list) or not all(_text(w) for w in generic):
-        problems.append(Problem(where, lines.get(("generic_words",), 1), "generic_words", "「- 語」のリストで書いてください"))
+        problems.append(Problem(where, lines.get("generic_words", 1), "generic_words", "「- 語」のリストで書いてください"))
         generic = []
     entries = []
     for i, raw in enumerate(data["statutes"]):
@@ -290,7 +249,7 @@ def parse_registry(text: str, path: str | Path) -> Registry:
             entries.append((i, s))
     problems += _cross_problems(entries, where, lines)
     if problems:
-        raise RegistryError(problems)
+        raise ProblemError(problems)
     return Registry.of([s for _, s in entries], [w.strip() for w in generic])
 
 
@@ -298,7 +257,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
     """The registry at `path` (default: `registry_path()`); cached per file version."""
     p = Path(path) if path is not None else registry_path()
     if not p.exists():
-        raise RegistryError([Problem(display_path(p), 0, "ファイル", "法令レジストリがありません")])
+        raise ProblemError([Problem(display_path(p), 0, "ファイル", "法令レジストリがありません")])
     stat = p.stat()
     return _cached(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
 
@@ -312,6 +271,6 @@ def registry_problems(path: str | Path | None = None) -> list[Problem]:
     """Every problem of the registry file, for `kb check` (empty when it is valid)."""
     try:
         load_registry(path)
-    except RegistryError as exc:
+    except ProblemError as exc:
         return exc.problems
     return []

@@ -7,17 +7,16 @@ where, and what entry would resolve it (with the 法令ID when the number allows
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..check import check_paths
-from ..problems import Problem
-from .egov import derive_law_id, law_url
-from .extract import extract_proposal
-from .lawnumber import parse_law_number
-from .registry import Registry
-from .resolve import AMBIGUOUS, NO_ANTECEDENT, Citation
+from kb.core.models import Proposal
+from kb.core.problems import Problem
+from kb.statutes.egov import derive_law_id, law_url
+from kb.statutes.extract import extract_proposal
+from kb.statutes.lawnumber import parse_law_number
+from kb.statutes.registry import Registry
+from kb.statutes.resolve import AMBIGUOUS, NO_ANTECEDENT, Citation
 
 MAX_LISTED = 5
 
@@ -110,12 +109,9 @@ def tally(items: Iterable[tuple[str, Citation]]) -> tuple[list[Tally], list[Tall
     return [t for t in ordered if t.statute_id], [t for t in ordered if not t.statute_id], count
 
 
-def statute_report(paths: Iterable[str | Path], registry: Registry) -> StatuteReport:
-    """Parse the proposals under `paths`, extract every citation, and count them."""
-    checked = check_paths(paths)
-    report = StatuteReport(problems=checked.problems, proposals=len(checked.proposals))
-    if checked.problems:
-        return report
-    items = [(p.id, pc.citation) for _, p in checked.proposals for pc in extract_proposal(p, registry)]
+def statute_report(proposals: Sequence[Proposal], registry: Registry) -> StatuteReport:
+    """Every citation of these (checked) proposals, counted per statute."""
+    report = StatuteReport(proposals=len(proposals))
+    items = [(p.id, pc.citation) for p in proposals for pc in extract_proposal(p, registry)]
     report.resolved, report.unresolved, report.citations = tally(items)
     return report

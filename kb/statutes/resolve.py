@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .clean import CleanText
-from .egov import derive_law_id, law_url
-from .find import SUFFIX_KINDS, Form, Mention
-from .lawnumber import LawNumber
-from .pinpoint import Pinpoint
-from .registry import KINDS, Registry, Statute, fold_name
+from kb.statutes.clean import CleanText
+from kb.statutes.egov import derive_law_id, law_url
+from kb.statutes.find import SUFFIX_KINDS, Form, Mention
+from kb.statutes.lawnumber import LawNumber
+from kb.statutes.pinpoint import Pinpoint
+from kb.statutes.registry import KINDS, Registry, Statute, fold_name
 
 UNREGISTERED = "未登録"
 AMBIGUOUS = "曖昧な参照"

@@ -14,24 +14,13 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
 
-from kb.search import ranked_search
-from kb.serve import DB_NAME
-from kb.snippets import plain_snippet
-from kb.textnorm import fts_query
-
-
-def escape_fts(query: str | None) -> str:
-    return fts_query(query or "")
-
-
-def search_snippet(text: str | None, query: str | None) -> str | None:
-    return plain_snippet(text, query or "")
+from kb.db.schema import DB_NAME
+from kb.search.query import ranked_search, register_functions
 
 
 @hookimpl(trylast=True)
 def prepare_connection(conn: sqlite3.Connection) -> None:
-    conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
-    conn.create_function("search_snippet", 2, search_snippet, deterministic=True)
+    register_functions(conn)
 
 
 def _page_number(value: str | None) -> int:

@@ -13,8 +13,7 @@ from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request
 from markupsafe import Markup
 
-from kb.serve import DB_NAME
-from kb.sheet import load_sheet, name_list
+from kb.db.schema import DB_NAME, json_list
 
 # Columns the proposal list shows by default: the long section texts are on each proposal's page.
 LIST_COLUMNS = ["title", "year", "category", "policy_field", "ministries", "outcome", "stage"]
@@ -115,9 +114,6 @@ def extra_template_vars(
         }
         if template == "index.html":
             found.update(await _front_page(datasette))
-        elif view_name == "row" and database == DB_NAME and table == "proposals" and request is not None:
-            pk = urlsafe_components(request.url_vars["pks"])[0]
-            found["sheet"] = await load_sheet(datasette.get_database(DB_NAME), pk)
         elif view_name == "row" and database == DB_NAME and table in RELATED_SQL and request is not None:
             pk = urlsafe_components(request.url_vars["pks"])[0]
             rows = await datasette.get_database(DB_NAME).execute(RELATED_SQL[table], {"pk": pk})
@@ -134,7 +130,7 @@ ARRAY_COLUMN_TABLES.update({"proponent_prefectures": "prefectures", "co_proponen
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette) -> Markup | None:
-    names = name_list(value)
+    names = json_list(value)
     if database != DB_NAME or table != "proposals" or column not in ARRAY_COLUMN_TABLES or names is None:
         return None
     urls = SiteUrls(datasette)

@@ -9,7 +9,7 @@ from datasette.app import Datasette
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Request
 
-from kb.serve import DB_NAME
+from kb.db.schema import DB_NAME
 
 # One row per proposal: which bodies of the prefecture took part, and as what.
 PREFECTURE_PROPOSALS_SQL = """

@@ -16,8 +16,7 @@ from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request
 from markupsafe import Markup, escape
 
-from kb.serve import DB_NAME
-from kb.sheet import name_list
+from kb.db.schema import DB_NAME, json_list
 
 STATUTE_PROPOSALS_SQL = """
 select p.id, p.title, p.era, p.year, p.number, coalesce(p.outcome, '（未分類）') as outcome,
@@ -100,7 +99,7 @@ def extra_template_vars(view_name: str, database: str | None, table: str | None,
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette):
     """proposals.statutes (JSON array of names) as links to the statute pages."""
-    names = name_list(value)
+    names = json_list(value)
     if database != DB_NAME or table != "proposals" or column != "statutes" or names is None:
         return None
 

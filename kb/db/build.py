@@ -1,0 +1,63 @@
+"""`kb build`: proposal files → one SQLite database that Datasette publishes.
+
+The files are the truth. A *full* build (`kb.db.full`) parses every file on every core
+and writes a fresh database; an *incremental* build (`kb.db.incremental`), chosen when the
+previous database was built by the same code, steps and data (`kb.db.filestate`), re-parses
+only files whose content hash changed and replaces only those proposals' rows. Either way
+the result goes to a temporary file beside the target that replaces it only once complete
+(`kb.db.dbfile`), so a failed build — bad files or a crash — never touches the previous
+database.
+
+What goes in besides the core tables is passed in: `steps` (each feature's tables, see
+`kb.db.schema.BuildStep`) and `checks` (problems across files). `kb.pipeline.build` passes
+every feature's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from kb.db.full import fingerprint, full_build
+from kb.db.incremental import MANY_CHANGES, decide, incremental_build
+from kb.db.parallel import using_jobs
+from kb.db.result import BuildResult, Clock
+from kb.db.schema import BuildStep
+from kb.files.check import Check, duplicate_ids
+from kb.files.store import iter_proposal_files
+
+
+def build(
+    db_path: str | Path,
+    dirs: Iterable[str | Path],
+    *,
+    steps: Sequence[BuildStep] = (),
+    checks: Iterable[Check] = (duplicate_ids,),
+    full: bool = False,
+    jobs: int | None = None,
+) -> BuildResult:
+    """Check the files, then build the database atomically; raise ProblemError (writing nothing) on problems.
+
+    Incremental when the previous database at `db_path` was built by this code from the same data
+    (unless `full`); otherwise full, parsing on `jobs` processes (default: every core).
+    """
+    db_path = Path(db_path)
+    dirs = list(dirs)
+    checks = list(checks)
+    clock = Clock()
+    decision = decide(db_path, steps, fingerprint(steps), full)
+    clock.lap("decide")
+    with using_jobs(jobs) as jobs_in_force:
+        result, reason = None, decision.reason
+        if decision.stored is not None:
+            result = incremental_build(
+                db_path, dirs, decision.stored, steps=steps, checks=checks, jobs=jobs_in_force, clock=clock
+            )
+            reason = MANY_CHANGES
+        if result is None:
+            files = iter_proposal_files(dirs)
+            clock.lap("list files")
+            result = full_build(db_path, files, steps=steps, checks=checks, jobs=jobs_in_force, clock=clock)
+            result.reason = reason or ""
+    result.seconds = clock.seconds
+    return result

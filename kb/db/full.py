@@ -1,0 +1,82 @@
+"""A full build: parse every file and write a fresh database, core tables first, then the steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import sqlite_utils
+
+from kb.core.models import Proposal
+from kb.core.problems import ProblemError
+from kb.db import filestate
+from kb.db.dbfile import write_atomically
+from kb.db.load import check_loaded, load_files, parsed_in_order
+from kb.db.result import BuildResult, Clock
+from kb.db.schema import BuildStep
+from kb.db.tables import check_foreign_keys, table_counts, write_core_tables, write_indexes
+from kb.files.check import Check
+from kb.search import index
+from kb.search.index import SearchTexts
+
+
+def fingerprint(steps: Sequence[BuildStep]) -> str:
+    """Code, step list and step data files: what must be unchanged for an incremental build."""
+    inputs = [path for step in steps for path in step.inputs()]
+    names = "\n".join(step.name for step in steps)
+    return filestate.digest_bytes((filestate.fingerprint(inputs) + "\n" + names).encode())
+
+
+def run_steps(db: sqlite_utils.Database, proposals: list[Proposal], steps: Iterable[BuildStep], clock: Clock) -> None:
+    for step in steps:
+        step.run(db, proposals)
+        clock.lap(step.name)
+
+
+def populate(
+    db: sqlite_utils.Database, proposals: list[Proposal], steps: Iterable[BuildStep], texts: SearchTexts, clock: Clock
+) -> None:
+    """Everything that goes into a fresh database, in order: core tables, steps, search index, indexes."""
+    write_core_tables(db, proposals)
+    clock.lap("core tables")
+    run_steps(db, proposals, steps, clock)
+    index.create_index(db)
+    index.insert_texts(db, texts)
+    index.optimize(db)
+    clock.lap("search index")
+    write_indexes(db)
+    check_foreign_keys(db)
+    db.analyze()
+    clock.lap("indexes")
+
+
+def full_build(
+    db_path: Path,
+    files: list[Path],
+    *,
+    steps: Sequence[BuildStep],
+    checks: Iterable[Check],
+    jobs: int,
+    clock: Clock,
+) -> BuildResult:
+    """Parse every file (on `jobs` processes) and write a fresh database; ProblemError writes nothing."""
+    loaded = load_files(files, jobs)
+    clock.lap("parse files")
+    problems = check_loaded(loaded, checks)
+    clock.lap("check")
+    if problems:
+        raise ProblemError(problems)
+    ok = parsed_in_order(loaded)
+    proposals = [item.proposal for item in ok]
+    texts: SearchTexts = {item.proposal.id: item.search for item in ok if item.search}
+    result = BuildResult(db_path, parsed=len(loaded), added=[p.id for p in proposals])
+
+    def fill(db: sqlite_utils.Database) -> None:
+        populate(db, proposals, steps, texts, clock)
+        filestate.create_state_tables(db)
+        filestate.write_files(db, [(item.state, item.proposal.id) for item in ok if item.state])
+        filestate.write_fingerprint(db, fingerprint(steps))
+        result.counts = table_counts(db)
+
+    write_atomically(db_path, fill, clock.lap)
+    return result

@@ -1,0 +1,67 @@
+"""`kb check`: every problem in every proposal file at once, then the checks across files.
+
+Checks are passed in (`checks=`), like eyecite's resolver callables: this module knows
+only the parser and the one check every corpus needs (an id used twice). `kb.pipeline`
+adds the registries' and statutes' checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.core.models import Proposal, ProposalFile
+from kb.core.problems import Problem, ProblemError, display_path
+from kb.files.parse import read_document
+from kb.files.store import iter_proposal_files
+
+# A check sees every file that parsed, with its front-matter lines, and returns problems.
+Check = Callable[[Sequence[ProposalFile]], list[Problem]]
+
+
+@dataclass
+class CheckResult:
+    files: list[ProposalFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def proposals(self) -> list[tuple[Path, Proposal]]:
+        return [(f.path, f.proposal) for f in self.files]
+
+
+def duplicate_ids(files: Sequence[ProposalFile]) -> list[Problem]:
+    """The same (year, 管理番号) in two files."""
+    seen: dict[str, Path] = {}
+    problems = []
+    for f in files:
+        pid = f.proposal.id
+        if pid in seen:
+            problems.append(Problem(f.where, 1, "id", f"提案 {pid} は {display_path(seen[pid])} にもあります"))
+        else:
+            seen[pid] = f.path
+    return problems
+
+
+def run_checks(files: Sequence[ProposalFile], checks: Iterable[Check]) -> list[Problem]:
+    return [p for check in checks for p in check(files)]
+
+
+def check_paths(paths: Iterable[str | Path], checks: Iterable[Check] = (duplicate_ids,)) -> CheckResult:
+    """Parse every file, collect all problems (never stop at the first), then run `checks`."""
+    result = CheckResult()
+    for path in iter_proposal_files(paths):
+        if not path.exists():
+            result.problems.append(Problem(display_path(path), 0, "ファイル", "ファイルがありません"))
+            continue
+        try:
+            result.files.append(read_document(path))
+        except ProblemError as exc:
+            result.problems.extend(exc.problems)
+    result.problems.extend(run_checks(result.files, checks))
+    result.problems.sort()
+    return result

@@ -1,0 +1,100 @@
+"""The only module that knows every feature: which build steps and checks a run uses.
+
+Each stage takes its steps and checks as parameters (`kb.db.build.build(..., steps=...)`,
+`kb.files.check.check_paths(paths, checks)`); this module passes the project's defaults,
+so nothing registers itself by being imported and a test can run a build with exactly the
+steps it wants. The command line (`kb.cli`) calls these verbs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from kb.core.paths import data_dir
+from kb.core.problems import Problem, ProblemError
+from kb.db import build as db_build
+from kb.db.result import BuildResult
+from kb.db.schema import BuildStep
+from kb.files import fmt as files_fmt
+from kb.files.check import Check, CheckResult, check_paths, duplicate_ids
+from kb.importer.merge import ImportReport, run_import
+from kb.registries import check as registry_check
+from kb.registries import step as registry_step
+from kb.statutes import check as statute_check
+from kb.statutes import step as statute_step
+from kb.statutes.extract import cite_lines
+from kb.statutes.registry import Registry, load_registry, registry_path
+from kb.statutes.report import StatuteReport, statute_report
+
+# Tables each feature adds to the database, in order, after the core tables.
+STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP)
+# Checks across files and against the registries, after every file parsed.
+CHECKS: tuple[Check, ...] = (duplicate_ids, statute_check.statute_registry_check, registry_check.registry_problems)
+
+
+def check(paths: Iterable[str | Path], checks: Iterable[Check] = CHECKS) -> CheckResult:
+    """`kb check`: every problem of every file and of the registries."""
+    return check_paths(paths, checks)
+
+
+def fmt(paths: Iterable[str | Path], *, check_only: bool = False) -> tuple[list[Path], list[Problem]]:
+    """`kb fmt`: canonical layout for the files that are free of problems."""
+    return files_fmt.format_paths(paths, check_only=check_only, checks=CHECKS)
+
+
+def build(
+    db_path: str | Path,
+    dirs: Iterable[str | Path],
+    *,
+    steps: Sequence[BuildStep] = STEPS,
+    checks: Iterable[Check] = CHECKS,
+    full: bool = False,
+    jobs: int | None = None,
+) -> BuildResult:
+    """`kb build`: check, then write the database atomically (incrementally when it can)."""
+    return db_build.build(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs)
+
+
+def build_inputs() -> list[Path]:
+    """Folders and files besides the proposals whose change makes a built database stale."""
+    return [data_dir(), registry_path()]
+
+
+def import_(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None) -> ImportReport:
+    """`kb import`: sheets (text or PDF) into proposal files, merged with what is there."""
+    return run_import(inputs, out_dir, force=force, url=url)
+
+
+def statute_registry() -> Registry:
+    """The statute registry; ProblemError with every problem of its file."""
+    return load_registry()
+
+
+def statutes(paths: Iterable[str | Path], registry: Registry) -> StatuteReport:
+    """`kb statutes`: citations counted per statute; the check's problems when files have any."""
+    checked = check(paths)
+    if checked.problems:
+        return StatuteReport(problems=checked.problems, proposals=len(checked.files))
+    return statute_report([f.proposal for f in checked.files], registry)
+
+
+def cite(text: str, registry: Registry) -> list[str]:
+    """`kb cite`: one JSON line per citation found in `text`."""
+    return cite_lines(text, registry)
+
+
+__all__ = [
+    "CHECKS",
+    "STEPS",
+    "ProblemError",
+    "Registry",
+    "build",
+    "build_inputs",
+    "check",
+    "cite",
+    "fmt",
+    "import_",
+    "statute_registry",
+    "statutes",
+]

@@ -1,0 +1,122 @@
+"""Ranked full-text search over proposals (bm25 on the bigram index), for the site's search page.
+
+Datasette's table search filters without ranking; this orders by bm25 with the title
+weighted above names and body, and quotes snippets from the original text.
+The SQL relies on the `escape_fts` function (query → bigram phrase query, docs/search.md),
+defined here with the SQL that uses it; `register_functions` adds it to a connection, and
+`site/plugins/japanese_search.py` does so on every connection Datasette opens.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kb.core.vocab import SECTION_ORDER
+from kb.db.schema import FTS_TABLE
+from kb.search.snippets import Part, Snippet, best_snippet, highlight, plain_snippet
+from kb.search.textnorm import fts_query
+
+# bm25 column weights: title, names (governments, ministries, field, theme), body.
+BM25_WEIGHTS = (10.0, 5.0, 1.0)
+PER_PAGE = 20
+
+RANKED_SQL = f"""
+select p.id, p.title, p.year, p.era, p.number, p.category, p.policy_field, p.theme, p.stage, p.outcome,
+  p.ministries, p.proponents, {", ".join(f"p.{k.column}" for k in SECTION_ORDER)},
+  (select group_concat(o.association || '：' || o.text, char(10)) from opinions o where o.proposal_id = p.id)
+    as opinions_text,
+  bm25({FTS_TABLE}, {", ".join(map(str, BM25_WEIGHTS))}) as score
+from {FTS_TABLE} join proposals p on p.rowid = {FTS_TABLE}.rowid
+where {FTS_TABLE} match escape_fts(:q)
+order by score, p.id
+limit :limit offset :offset
+"""
+COUNT_SQL = f"select count(*) from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)"
+# Where a snippet may come from, in sheet order; labels are the sheet's headings.
+SNIPPET_FIELDS: list[tuple[str, str]] = [(k.value, k.column) for k in SECTION_ORDER] + [("意見", "opinions_text")]
+
+
+class Database(Protocol):
+    async def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any: ...
+
+
+@dataclass
+class Hit:
+    id: str
+    title: list[Part]
+    year: int
+    era: str
+    number: int
+    category: str
+    outcome: str | None
+    stage: str
+    ministries: list[str]
+    proponents: list[str]
+    snippet: Snippet | None
+
+
+@dataclass
+class SearchPage:
+    query: str
+    page: int
+    total: int = 0
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        """Rank of the first hit on this page (for the numbered list)."""
+        return (self.page - 1) * PER_PAGE + 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+def hit_from_row(row: dict[str, Any], query: str) -> Hit:
+    """One result: title and a snippet marked where the query matched, both from the original text."""
+    fields = [(label, row.get(column)) for label, column in SNIPPET_FIELDS]
+    return Hit(
+        id=row["id"],
+        title=highlight(row["title"], query),
+        year=row["year"],
+        era=row["era"],
+        number=row["number"],
+        category=row["category"],
+        outcome=row["outcome"],
+        stage=row["stage"],
+        ministries=json.loads(row["ministries"] or "[]"),
+        proponents=json.loads(row["proponents"] or "[]"),
+        snippet=best_snippet(fields, query),
+    )
+
+
+async def ranked_search(db: Database, query: str, page: int = 1) -> SearchPage:
+    """One page of results, best bm25 first; an empty query returns an empty page."""
+    query = query.strip()
+    result = SearchPage(query=query, page=max(1, page))
+    if not query:
+        return result
+    result.total = (await db.execute(COUNT_SQL, {"q": query})).first()[0]
+    params = {"q": query, "limit": PER_PAGE, "offset": (result.page - 1) * PER_PAGE}
+    rows = await db.execute(RANKED_SQL, params)
+    result.hits = [hit_from_row(dict(r), query) for r in rows]
+    return result
+
+
+def escape_fts(query: str | None) -> str:
+    """SQL function: a user's words → an FTS5 query of bigram phrases."""
+    return fts_query(query or "")
+
+
+def search_snippet(text: str | None, query: str | None) -> str | None:
+    """SQL function: a plain-text snippet of `text` around the query's words."""
+    return plain_snippet(text, query or "")
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Add `escape_fts` and `search_snippet` to a connection (replacing Datasette's own `escape_fts`)."""
+    conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
+    conn.create_function("search_snippet", 2, search_snippet, deterministic=True)

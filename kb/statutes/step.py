@@ -1,0 +1,154 @@
+"""Build step `STEP` (one of `kb.pipeline.STEPS`): `statutes` and `citations` tables, and a `statutes` column on proposals for faceting.
+
+`citations` links both ways — to the proposal it is in and to the statute it resolves
+to — so Datasette can go from a proposal to the articles it cites and from a statute
+to every proposal that touches it. Positions are offsets in the section text as stored
+(the original wording), so the quote can be found again in `proposals.<section>`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+import sqlite_utils
+
+from kb.core.models import Proposal
+from kb.db.schema import Step
+from kb.db.parallel import map_items
+from kb.statutes.egov import law_url
+from kb.statutes.extract import PartCitation, extract_proposal
+from kb.statutes.registry import Registry, Statute, load_registry, registry_path
+
+STATUTE_COLUMN = "statutes"  # on proposals: JSON array of the display names of the statutes cited
+
+
+def statute_row(s: Statute, cited: dict[str, tuple[int, set[str]]]) -> dict[str, Any]:
+    count, proposals = cited.get(s.id, (0, set()))
+    return {
+        "id": s.id,
+        "name": s.display_name,
+        "title": s.title,
+        "kind": s.kind,
+        "law_number": s.number.label if s.number else None,
+        "bill": s.bill,
+        "egov_id": s.egov_id,
+        "egov_url": law_url(s.egov_id),
+        "parent_id": s.parent,
+        "issuer": s.issuer,
+        "aliases": list(s.aliases),
+        "note": s.note,
+        "checked": s.checked,
+        "citation_count": count,
+        "proposal_count": len(proposals),
+    }
+
+
+def citation_rows(proposal: Proposal, found: list[PartCitation]) -> list[dict[str, Any]]:
+    rows = []
+    for position, pc in enumerate(found, start=1):
+        c, pin = pc.citation, pc.citation.pinpoint
+        rows.append(
+            {
+                "id": f"{proposal.id}-{position:03d}",
+                "proposal_id": proposal.id,
+                "position": position,
+                "section": pc.part.section,
+                "section_label": pc.part.label,
+                "association": pc.part.association,
+                "statute_id": c.statute_id,
+                "title": c.title,
+                "kind": c.kind,
+                "form": c.form.value,
+                "pinpoint": pin.label if pin else None,
+                "supplementary": int(pin.supplementary) if pin else None,
+                "appendix_table": pin.table_key if pin else None,
+                "article": pin.article_key if pin else None,
+                "paragraph": pin.paragraph if pin else None,
+                "item": pin.item_key if pin else None,
+                "part": pin.part if pin else None,
+                "law_number": c.law_number,
+                "url": c.url,
+                "quote": c.quote,
+                "quote_start": c.start,
+                "quote_end": c.end,
+                "unresolved": c.unresolved,
+            }
+        )
+    return rows
+
+
+def display_names(found: list[PartCitation], registry: Registry) -> list[str]:
+    """Statutes a proposal cites, first citation first, for the facet on proposals."""
+    ids = dict.fromkeys(pc.citation.statute_id for pc in found if pc.citation.statute_id)
+    return [registry.statutes[i].display_name for i in ids]
+
+
+def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
+    """The registry's statutes, counts zero until `count_citations`."""
+    db["statutes"].create(
+        {
+            "id": str, "name": str, "title": str, "kind": str, "law_number": str, "bill": str, "egov_id": str,
+            "egov_url": str, "parent_id": str, "issuer": str, "aliases": str, "note": str, "checked": str,
+            "citation_count": int, "proposal_count": int,
+        },
+        pk="id",
+        not_null={"name", "title", "kind"},
+        foreign_keys=[("parent_id", "statutes", "id")],
+    )  # fmt: skip
+    db["statutes"].insert_all(statute_row(s, {}) for s in registry.statutes.values())
+
+
+def count_citations(db: sqlite_utils.Database) -> None:
+    """`citation_count` / `proposal_count` of every statute, from what `citations` holds now."""
+    with db.conn:
+        db.conn.execute("UPDATE statutes SET citation_count = 0, proposal_count = 0")
+        db.conn.execute(
+            "UPDATE statutes SET citation_count = c.n, proposal_count = c.p FROM (SELECT statute_id,"
+            " count(*) AS n, count(DISTINCT proposal_id) AS p FROM citations WHERE statute_id IS NOT NULL"
+            " GROUP BY statute_id) AS c WHERE statutes.id = c.statute_id"
+        )
+
+
+def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], registry: Registry | None = None) -> None:
+    """The build step: extract the proposals' citations (on every core) and write them.
+
+    Also runs on a previous database with only new and changed proposals (incremental build), so
+    tables are created only when missing and the counts on `statutes` are taken from `citations`.
+    """
+    registry = registry or load_registry()
+    per_proposal = list(zip(proposals, map_items(partial(extract_proposal, registry=registry), proposals)))
+    if not db["statutes"].exists():
+        _create_statutes(db, registry)
+    db["citations"].create(
+        {
+            "id": str, "proposal_id": str, "position": int, "section": str, "section_label": str,
+            "association": str, "statute_id": str, "title": str, "kind": str, "form": str, "pinpoint": str,
+            "supplementary": int, "appendix_table": str, "article": str, "paragraph": int, "item": str,
+            "part": str, "law_number": str, "url": str, "quote": str, "quote_start": int, "quote_end": int,
+            "unresolved": str,
+        },
+        pk="id",
+        not_null={"proposal_id", "section", "title", "kind", "form", "quote"},
+        foreign_keys=[("proposal_id", "proposals", "id"), ("statute_id", "statutes", "id")],
+        if_not_exists=True,
+    )  # fmt: skip
+    db["citations"].insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
+    if STATUTE_COLUMN not in db["proposals"].columns_dict:
+        db["proposals"].add_column(STATUTE_COLUMN, str)
+    with db.conn:
+        db.conn.executemany(
+            f"UPDATE proposals SET {STATUTE_COLUMN} = ? WHERE id = ?",
+            [(json.dumps(display_names(found, registry), ensure_ascii=False), p.id) for p, found in per_proposal],
+        )
+    db["citations"].create_index(["statute_id", "article"], if_not_exists=True)
+    db["citations"].create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone
+    count_citations(db)
+
+
+def _run(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
+    write_statute_tables(db, proposals)
+
+
+STEP = Step("statutes", _run, tables=("citations",), input_files=lambda: [registry_path()])

@@ -1,0 +1,109 @@
+"""The proposal page: everything it shows, gathered from the database in sheet order.
+
+The page reads like the official sheet (個票): the header fields, then every published
+section in the official order, the associations' opinions inside their section, and the
+documents the text was taken from (template: row-kb-proposals.html).
+"""
+
+# No `from __future__ import annotations` here: Datasette loads plugins outside sys.modules,
+# where dataclasses cannot resolve annotations written as strings.
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.database import Database
+from datasette.utils import urlsafe_components
+from datasette.utils.asgi import Request
+
+from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, SectionKey
+from kb.db.schema import DB_NAME, ROLE_CO_PROPONENT, ROLE_PROPONENT
+
+SAFE_SCHEMES = frozenset({"http", "https"})
+PROPOSAL_SQL = """
+select p.*, c.label as category_label from proposals p left join categories c on c.id = p.category where p.id = :id
+"""
+# No `from __future__ import annotations`: Datasette loads plugins outside sys.modules, where
+# dataclasses cannot resolve string annotations.
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is plain http(s), else None (a `javascript:` URL is shown as text, never linked)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme.lower() in SAFE_SCHEMES and parts.netloc else None
+
+
+@dataclass
+class Section:
+    key: SectionKey
+    text: str  # Markdown as written; EMPTY_MARK when the sheet printed —
+
+    @property
+    def heading(self) -> str:
+        return self.key.value
+
+    @property
+    def is_empty(self) -> bool:
+        return self.text == EMPTY_MARK
+
+
+@dataclass
+class Sheet:
+    proposal: dict[str, Any]
+    sections: list[Section] = field(default_factory=list)
+    opinions: list[dict[str, Any]] = field(default_factory=list)
+    proponents: list[str] = field(default_factory=list)
+    co_proponents: list[str] = field(default_factory=list)
+    ministries: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def sections_of(row: dict[str, Any]) -> list[Section]:
+    """Published sections in official order (NULL columns are not published yet and left out)."""
+    return [Section(key, row[key.column]) for key in SECTION_ORDER if row.get(key.column) is not None]
+
+
+async def load_sheet(db: Database, proposal_id: str) -> Sheet | None:
+    rows = list(await db.execute(PROPOSAL_SQL, {"id": proposal_id}))
+    if not rows:
+        return None
+    row = dict(rows[0])
+    sheet = Sheet(proposal=row, sections=sections_of(row))
+    links = await db.execute(
+        "select local_government_id, role from proposal_local_governments where proposal_id = :id order by role, position",
+        {"id": proposal_id},
+    )
+    for link in links:
+        target = sheet.proponents if link["role"] == ROLE_PROPONENT else sheet.co_proponents
+        if link["role"] in (ROLE_PROPONENT, ROLE_CO_PROPONENT):
+            target.append(link["local_government_id"])
+    ministries = await db.execute(
+        "select ministry_id from proposal_ministries where proposal_id = :id order by position", {"id": proposal_id}
+    )
+    sheet.ministries = [m["ministry_id"] for m in ministries]
+    opinions = await db.execute(
+        "select association, text from opinions where proposal_id = :id order by position", {"id": proposal_id}
+    )
+    sheet.opinions = [dict(o) for o in opinions]
+    sources = await db.execute(
+        "select stage, ministry, title, url from sources where proposal_id = :id order by position", {"id": proposal_id}
+    )
+    sheet.sources = [{**dict(s), "safe_url": safe_url(s["url"])} for s in sources]
+    return sheet
+
+
+@hookimpl
+def extra_template_vars(
+    view_name: str, database: str | None, table: str | None, request: Request | None, datasette: Datasette
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def inner() -> dict[str, Any]:
+        if view_name != "row" or database != DB_NAME or table != "proposals" or request is None:
+            return {}
+        pk = urlsafe_components(request.url_vars["pks"])[0]
+        return {"sheet": await load_sheet(datasette.get_database(DB_NAME), pk)}
+
+    return inner
