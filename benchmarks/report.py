@@ -305,7 +305,7 @@ def targets(results: dict[str, Any]) -> tuple[str, str]:
             + (" The target is met." if ratio <= TARGET_RATIO else
                f" The target assumed a build that is mostly parsing; the largest phase here is the "
                f"{phase_label(biggest)} ({s(phases[biggest])}). Meeting it needs those phases to do less work per "
-               f"proposal (the citation finder in kb/statutes/, bigram text in kb/textnorm.py), not more processes.")
+               f"proposal (the citation finder in kb/statutes/, bigram text in kb/search/textnorm.py), not more processes.")
         )  # fmt: skip
     r = sizes.get(TARGET_SIZES["incremental"])
     if r and "incremental" in r:

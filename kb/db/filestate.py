@@ -69,10 +69,10 @@ def fingerprint(inputs: Iterable[Path]) -> str:
 
 
 def create_state_tables(db: sqlite_utils.Database) -> None:
-    db[FILES_TABLE].create(
+    db.table(FILES_TABLE).create(
         {"path": str, "proposal_id": str, "size": int, "mtime_ns": int, "digest": str}, pk="path"
     )
-    db[INFO_TABLE].create({"key": str, "value": str}, pk="key")
+    db.table(INFO_TABLE).create({"key": str, "value": str}, pk="key")
 
 
 def write_files(db: sqlite_utils.Database, files: Iterable[tuple[FileState, str]]) -> None:
@@ -116,7 +116,7 @@ def read_previous(db_path: Path) -> tuple[str, dict[str, StoredFile]] | None:
     except sqlite3.DatabaseError:
         return None
     try:
-        if not (db[INFO_TABLE].exists() and db[FILES_TABLE].exists()):
+        if not (db.table(INFO_TABLE).exists() and db.table(FILES_TABLE).exists()):
             return None
         row = db.execute(f"SELECT value FROM {INFO_TABLE} WHERE key = ?", (FINGERPRINT_KEY,)).fetchone()
         files = {

@@ -24,24 +24,24 @@ from kb.db.schema import FILES_TABLE, FTS_TABLE, INFO_TABLE
 
 def create_core_tables(db: sqlite_utils.Database) -> None:
     """Fixed vocabularies with their rows, and every other core table empty."""
-    db["categories"].insert_all(
+    db.table("categories").insert_all(
         [{"id": c.value, "label": label} for c, label in CATEGORY_LABELS.items()], pk="id"
     )
-    db["outcomes"].insert_all(
+    db.table("outcomes").insert_all(
         [{"id": o.value, "position": i, "note": OUTCOME_NOTES[o]} for i, o in enumerate(Outcome, start=1)], pk="id"
     )
-    db["stages"].insert_all([{"id": s.value, "position": i} for i, s in enumerate(Stage, start=1)], pk="id")
-    db["policy_fields"].create({"id": str, "code": int, "name": str}, pk="id")
-    db["themes"].create({"id": str}, pk="id")
-    db["ministries"].create({"id": str}, pk="id")
-    db["local_governments"].create({"id": str, "code": str, "prefecture": str, "kind": str}, pk="id")
+    db.table("stages").insert_all([{"id": s.value, "position": i} for i, s in enumerate(Stage, start=1)], pk="id")
+    db.table("policy_fields").create({"id": str, "code": int, "name": str}, pk="id")
+    db.table("themes").create({"id": str}, pk="id")
+    db.table("ministries").create({"id": str}, pk="id")
+    db.table("local_governments").create({"id": str, "code": str, "prefecture": str, "kind": str}, pk="id")
     columns: dict[str, type] = {
         "id": str, "year": int, "era": str, "number": int, "serial": int, "title": str, "category": str,
         "policy_field": str, "theme": str, "stage": str, "outcome": str, "decision_date": str,
         "sheet_ministry": str, "ministries": str, "proponents": str, "co_proponents": str, "file": str,
     }  # fmt: skip
     columns.update({key.column: str for key in SECTION_ORDER})
-    db["proposals"].create(
+    db.table("proposals").create(
         columns,
         pk="id",
         not_null={"year", "era", "number", "title", "category", "stage", "file"},
@@ -54,23 +54,23 @@ def create_core_tables(db: sqlite_utils.Database) -> None:
             ("sheet_ministry", "ministries", "id"),
         ],
     )
-    db["proposal_local_governments"].create(
+    db.table("proposal_local_governments").create(
         {"proposal_id": str, "local_government_id": str, "role": str, "position": int},
         pk=("proposal_id", "local_government_id", "role"),
         foreign_keys=[("proposal_id", "proposals", "id"), ("local_government_id", "local_governments", "id")],
     )
-    db["proposal_ministries"].create(
+    db.table("proposal_ministries").create(
         {"proposal_id": str, "ministry_id": str, "position": int, "answers_sheet": int},
         pk=("proposal_id", "ministry_id"),
         foreign_keys=[("proposal_id", "proposals", "id"), ("ministry_id", "ministries", "id")],
     )
-    db["sources"].create(
+    db.table("sources").create(
         {"id": int, "proposal_id": str, "position": int, "stage": str, "ministry": str, "title": str, "url": str},
         pk="id",
         not_null={"proposal_id", "stage", "title"},
         foreign_keys=[("proposal_id", "proposals", "id"), ("stage", "stages", "id"), ("ministry", "ministries", "id")],
     )
-    db["opinions"].create(
+    db.table("opinions").create(
         {"proposal_id": str, "association": str, "position": int, "text": str},
         pk=("proposal_id", "association"),
         foreign_keys=[("proposal_id", "proposals", "id")],
@@ -80,12 +80,12 @@ def create_core_tables(db: sqlite_utils.Database) -> None:
 def insert_core_rows(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
     """Rows of these proposals in the core tables; lookup names already present are kept as they are."""
     for table, rows in lookup_rows(proposals).items():
-        db[table].insert_all(rows, ignore=True)
-    db["proposals"].insert_all(proposal_row(p) for p in proposals)
-    db["proposal_local_governments"].insert_all(r for p in proposals for r in local_government_links(p))
-    db["proposal_ministries"].insert_all(r for p in proposals for r in ministry_links(p))
-    db["sources"].insert_all(r for p in proposals for r in source_rows(p))
-    db["opinions"].insert_all(r for p in proposals for r in opinion_rows(p))
+        db.table(table).insert_all(rows, ignore=True)
+    db.table("proposals").insert_all(proposal_row(p) for p in proposals)
+    db.table("proposal_local_governments").insert_all(r for p in proposals for r in local_government_links(p))
+    db.table("proposal_ministries").insert_all(r for p in proposals for r in ministry_links(p))
+    db.table("sources").insert_all(r for p in proposals for r in source_rows(p))
+    db.table("opinions").insert_all(r for p in proposals for r in opinion_rows(p))
 
 
 def write_core_tables(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
@@ -106,7 +106,7 @@ def write_indexes(db: sqlite_utils.Database) -> None:
     """Index every foreign key (faceted columns are all foreign keys) and the other faceted columns."""
     db.index_foreign_keys()
     for table, columns in FACET_INDEXES:
-        db[table].create_index(columns, if_not_exists=True)
+        db.table(table).create_index(columns, if_not_exists=True)
 
 
 def check_foreign_keys(db: sqlite_utils.Database) -> None:

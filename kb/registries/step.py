@@ -192,32 +192,32 @@ def write_registry_tables(db: sqlite_utils.Database, proposals: list[Proposal]) 
     registries = load_registries()
     lgs, today = registries.local_governments, dt.date.today()
 
-    if not db["prefectures"].exists():
-        db["prefectures"].create({"id": str, "code": str, "kana": str, "position": int}, pk="id")
-        db["prefectures"].insert_all(prefecture_rows(lgs))
+    if not db.table("prefectures").exists():
+        db.table("prefectures").create({"id": str, "code": str, "kana": str, "position": int}, pk="id")
+        db.table("prefectures").insert_all(prefecture_rows(lgs))
 
     periods = first_periods(db)
-    governments = db["local_governments"]
+    governments = db.table("local_governments")
     _add_columns(governments, LOCAL_GOVERNMENT_COLUMNS)
     rows = [local_government_row(r["id"], lgs, periods.get(r["id"], Period(today, today)), today) for r in governments.rows]
     _update(db, "local_governments", rows)
     if not any(fk.column == "prefecture" for fk in governments.foreign_keys):
         governments.add_foreign_key("prefecture", "prefectures", "id")
 
-    ministries = db["ministries"]
+    ministries = db.table("ministries")
     _add_columns(ministries, MINISTRY_COLUMNS)
     _update(db, "ministries", [ministry_row(r["id"], registries.ministries) for r in ministries.rows])
 
-    _add_columns(db["proposals"], {c: str for c in PROPOSAL_COLUMNS})
+    _add_columns(db.table("proposals"), {c: str for c in PROPOSAL_COLUMNS})
     _update(db, "proposals", [{"id": p.id, **proposal_facets(p, registries)} for p in proposals])
 
-    db["proposal_prefectures"].create(
+    db.table("proposal_prefectures").create(
         {"proposal_id": str, "prefecture_id": str, "role": str, "local_governments": str},
         pk=("proposal_id", "prefecture_id", "role"),
         foreign_keys=[("proposal_id", "proposals", "id"), ("prefecture_id", "prefectures", "id")],
         if_not_exists=True,
     )
-    db["proposal_prefectures"].insert_all(r for p in proposals for r in prefecture_links(p, registries))
+    db.table("proposal_prefectures").insert_all(r for p in proposals for r in prefecture_links(p, registries))
 
 
 def data_files() -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 from kb.statutes.clean import int_to_kanji
 
@@ -28,6 +29,14 @@ def _branch(head: str | None, tail: str | None) -> Branch | None:
     if head is None:
         return None
     return (int(head), *(int(x) for x in (tail or "").split("の") if x))
+
+
+class _Levels(TypedDict, total=False):
+    """The levels `Pinpoint.inherit` takes from the pinpoint before."""
+
+    supplementary: bool
+    article: Branch | None
+    paragraph: int | None
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class Pinpoint:
         """Fill the levels above the first stated one from the pinpoint before (第19条第7号又は第8号)."""
         if self.table is not None or previous.table is not None and self.depth == 0:
             return self
-        levels: dict[str, object] = {}
+        levels: _Levels = {}
         if not self.supplementary and previous.supplementary:
             levels["supplementary"] = True
         if self.depth >= 2 and not self.article:

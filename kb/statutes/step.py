@@ -87,7 +87,7 @@ def display_names(found: list[PartCitation], registry: Registry) -> list[str]:
 
 def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
     """The registry's statutes, counts zero until `count_citations`."""
-    db["statutes"].create(
+    db.table("statutes").create(
         {
             "id": str, "name": str, "title": str, "kind": str, "law_number": str, "bill": str, "egov_id": str,
             "egov_url": str, "parent_id": str, "issuer": str, "aliases": str, "note": str, "checked": str,
@@ -97,7 +97,7 @@ def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
         not_null={"name", "title", "kind"},
         foreign_keys=[("parent_id", "statutes", "id")],
     )  # fmt: skip
-    db["statutes"].insert_all(statute_row(s, {}) for s in registry.statutes.values())
+    db.table("statutes").insert_all(statute_row(s, {}) for s in registry.statutes.values())
 
 
 def count_citations(db: sqlite_utils.Database) -> None:
@@ -119,9 +119,9 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
     """
     registry = registry or load_registry()
     per_proposal = list(zip(proposals, map_items(partial(extract_proposal, registry=registry), proposals)))
-    if not db["statutes"].exists():
+    if not db.table("statutes").exists():
         _create_statutes(db, registry)
-    db["citations"].create(
+    db.table("citations").create(
         {
             "id": str, "proposal_id": str, "position": int, "section": str, "section_label": str,
             "association": str, "statute_id": str, "title": str, "kind": str, "form": str, "pinpoint": str,
@@ -134,16 +134,16 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
         foreign_keys=[("proposal_id", "proposals", "id"), ("statute_id", "statutes", "id")],
         if_not_exists=True,
     )  # fmt: skip
-    db["citations"].insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
-    if STATUTE_COLUMN not in db["proposals"].columns_dict:
-        db["proposals"].add_column(STATUTE_COLUMN, str)
+    db.table("citations").insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
+    if STATUTE_COLUMN not in db.table("proposals").columns_dict:
+        db.table("proposals").add_column(STATUTE_COLUMN, str)
     with db.conn:
         db.conn.executemany(
             f"UPDATE proposals SET {STATUTE_COLUMN} = ? WHERE id = ?",
             [(json.dumps(display_names(found, registry), ensure_ascii=False), p.id) for p, found in per_proposal],
         )
-    db["citations"].create_index(["statute_id", "article"], if_not_exists=True)
-    db["citations"].create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone
+    db.table("citations").create_index(["statute_id", "article"], if_not_exists=True)
+    db.table("citations").create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone
     count_citations(db)
 
 

@@ -37,7 +37,7 @@ LABEL_VARIANTS: dict[Label, list[str]] = {
     Field.TITLE: ["提案事項(事項名)", "提案事項（事項名）"],
     Field.PROPONENTS: ["提案団体"],
     Field.MINISTRIES: ["制度の所管・関係府省", "制度の所管･関係府省"],
-    **SECTION_VARIANTS,
+    **{key: forms for key, forms in SECTION_VARIANTS.items()},  # re-keyed as Label: a dict's key type is invariant
 }
 
 
