@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.core.paths import data_dir
 from kb.core.problems import Problem, ProblemError
-from kb.db import build as db_build
+from kb.db.build import build as build_database
 from kb.db.result import BuildResult
 from kb.db.schema import BuildStep
 from kb.files import fmt as files_fmt
@@ -53,7 +53,7 @@ def build(
     jobs: int | None = None,
 ) -> BuildResult:
     """`kb build`: check, then write the database atomically (incrementally when it can)."""
-    return db_build.build(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs)
+    return build_database(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs)
 
 
 def build_inputs() -> list[Path]:

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+import typer
 import yaml
 from cogapp import Cog
+
+from kb.cli import app
+from kb.pipeline import build
 
 REPO = Path(__file__).parent.parent
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
@@ -24,8 +28,6 @@ PATH_MENTION = re.compile(r"(?<![\w./-])((?:kb|site/plugins)/(?:\w+/)*(?:\w+\.py
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> sqlite_utils.Database:
-    from kb.pipeline import build  # imported here so the other doc tests run while the build cannot be imported
-
     path = tmp_path_factory.mktemp("docs") / "kb.db"
     build(path, [CORPUS])
     return sqlite_utils.Database(path)
@@ -59,10 +61,6 @@ def test_schema_doc_is_generated_from_metadata() -> None:
 
 
 def test_commands_are_documented() -> None:
-    import typer
-
-    from kb.cli import app
-
     docs = "\n".join(p.read_text(encoding="utf-8") for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
     commands = getattr(typer.main.get_command(app), "commands", {})  # a group's; typer ships its own click
     assert commands, "the kb app has no subcommands"

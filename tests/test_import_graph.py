@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,3 +70,14 @@ def test_checker_reports_cycles_and_forbidden_imports(tmp_path: Path) -> None:
     assert "kb.db.full → kb.pipeline: no stage imports kb.pipeline" in forbidden
     assert any(f.startswith("site.page → kb.importer.merge") for f in forbidden)
     assert any(f.startswith("site.page → kb.cli") for f in forbidden)
+
+
+def test_what_the_site_imports_does_not_load_the_build() -> None:
+    """The plugins import kb.db.schema and kb.search; neither may drag in the build, uvicorn or pdfminer."""
+    code = (
+        "import sys, kb.db.schema, kb.search, kb.core\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('kb.db.build', 'kb.files', 'kb.importer', "
+        "'kb.pipeline', 'uvicorn', 'pdfminer'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -24,7 +24,7 @@ from kb.core.problems import Problem, ProblemError, display_path
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Loader(_Base):  # type: ignore[misc,valid-type]
+class Loader(_Base):
     """SafeLoader (libyaml when present) that leaves dates as text."""
 
 
@@ -48,7 +48,7 @@ class YamlDocument:
 
     def item_lines(self, key: str) -> list[int]:
         """Lines of the items of the list under top-level `key`, in order."""
-        out = []
+        out: list[int] = []
         while f"{key}.{len(out)}" in self.lines:
             out.append(self.lines[f"{key}.{len(out)}"])
         return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from kb.db.full import fingerprint, full_build
 from kb.db.incremental import MANY_CHANGES, decide, incremental_build
 from kb.db.parallel import using_jobs
-from kb.db.result import BuildResult, Clock
+from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import BuildStep
 from kb.files.check import Check, duplicate_ids
 from kb.files.store import iter_proposal_files
@@ -43,21 +43,19 @@ def build(
     """
     db_path = Path(db_path)
     dirs = list(dirs)
-    checks = list(checks)
     clock = Clock()
     decision = decide(db_path, steps, fingerprint(steps), full)
     clock.lap("decide")
     with using_jobs(jobs) as jobs_in_force:
+        run = Run(steps, tuple(checks), jobs_in_force, clock)
         result, reason = None, decision.reason
         if decision.stored is not None:
-            result = incremental_build(
-                db_path, dirs, decision.stored, steps=steps, checks=checks, jobs=jobs_in_force, clock=clock
-            )
+            result = incremental_build(db_path, dirs, decision.stored, run)
             reason = MANY_CHANGES
         if result is None:
             files = iter_proposal_files(dirs)
             clock.lap("list files")
-            result = full_build(db_path, files, steps=steps, checks=checks, jobs=jobs_in_force, clock=clock)
+            result = full_build(db_path, files, run)
             result.reason = reason or ""
     result.seconds = clock.seconds
     return result

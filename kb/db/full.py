@@ -12,10 +12,9 @@ from kb.core.problems import ProblemError
 from kb.db import filestate
 from kb.db.dbfile import write_atomically
 from kb.db.load import check_loaded, load_files, parsed_in_order
-from kb.db.result import BuildResult, Clock
+from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import BuildStep
 from kb.db.tables import check_foreign_keys, table_counts, write_core_tables, write_indexes
-from kb.files.check import Check
 from kb.search import index
 from kb.search.index import SearchTexts
 
@@ -50,19 +49,12 @@ def populate(
     clock.lap("indexes")
 
 
-def full_build(
-    db_path: Path,
-    files: list[Path],
-    *,
-    steps: Sequence[BuildStep],
-    checks: Iterable[Check],
-    jobs: int,
-    clock: Clock,
-) -> BuildResult:
-    """Parse every file (on `jobs` processes) and write a fresh database; ProblemError writes nothing."""
-    loaded = load_files(files, jobs)
+def full_build(db_path: Path, files: list[Path], run: Run) -> BuildResult:
+    """Parse every file (on `run.jobs` processes) and write a fresh database; ProblemError writes nothing."""
+    clock = run.clock
+    loaded = load_files(files, run.jobs)
     clock.lap("parse files")
-    problems = check_loaded(loaded, checks)
+    problems = check_loaded(loaded, run.checks)
     clock.lap("check")
     if problems:
         raise ProblemError(problems)
@@ -72,10 +64,10 @@ def full_build(
     result = BuildResult(db_path, parsed=len(loaded), added=[p.id for p in proposals])
 
     def fill(db: sqlite_utils.Database) -> None:
-        populate(db, proposals, steps, texts, clock)
+        populate(db, proposals, run.steps, texts, clock)
         filestate.create_state_tables(db)
         filestate.write_files(db, [(item.state, item.proposal.id) for item in ok if item.state])
-        filestate.write_fingerprint(db, fingerprint(steps))
+        filestate.write_fingerprint(db, fingerprint(run.steps))
         result.counts = table_counts(db)
 
     write_atomically(db_path, fill, clock.lap)

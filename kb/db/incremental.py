@@ -24,10 +24,9 @@ from kb.db import filestate
 from kb.db.dbfile import BackgroundCopy, temp_beside, write_atomically
 from kb.db.full import run_steps
 from kb.db.load import Loaded, check_loaded, load_files, parsed_in_order
-from kb.db.result import BuildResult, Clock
+from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import CORE_PROPOSAL_TABLES, DERIVED_LOOKUPS, BuildStep
 from kb.db.tables import insert_core_rows, table_counts
-from kb.files.check import Check
 from kb.files.store import iter_proposal_files
 from kb.search import index
 from kb.search.index import SearchTexts
@@ -107,6 +106,7 @@ def drop_unused_lookups(db: sqlite_utils.Database) -> None:
     for table in db.tables:
         for fk in table.foreign_keys:
             if fk.other_table in refs:
+                assert fk.column is not None  # lookups' one key is `id`: keys to them are single-column
                 refs[fk.other_table].append((table.name, fk.column))
     with db.conn:
         for lookup, columns in refs.items():
@@ -149,11 +149,7 @@ def incremental_build(
     db_path: Path,
     dirs: Iterable[str | Path],
     stored: dict[str, filestate.StoredFile],
-    *,
-    steps: Sequence[BuildStep],
-    checks: Iterable[Check],
-    jobs: int,
-    clock: Clock,
+    run: Run,
 ) -> BuildResult | None:
     """Parse only changed files; update a copy of the previous database; nothing is written when nothing changed.
 
@@ -168,7 +164,7 @@ def incremental_build(
         copies.append((tmp, BackgroundCopy(db_path, tmp)))
 
     try:
-        return _update_copy(db_path, dirs, stored, steps, checks, jobs, clock, start_copy, copies)
+        return _update_copy(db_path, dirs, stored, run, start_copy, copies)
     finally:
         for tmp, copy in copies:
             if tmp.exists():  # not renamed into place: the build failed or turned full
@@ -180,13 +176,11 @@ def _update_copy(
     db_path: Path,
     dirs: Iterable[str | Path],
     stored: dict[str, filestate.StoredFile],
-    steps: Sequence[BuildStep],
-    checks: Iterable[Check],
-    jobs: int,
-    clock: Clock,
+    run: Run,
     start_copy: Callable[[], None],
     copies: list[tuple[Path, BackgroundCopy]],
 ) -> BuildResult | None:
+    clock = run.clock
     files = iter_proposal_files(dirs)
     clock.lap("list files")
     changes = filestate.compare(files, stored, on_change=start_copy)
@@ -195,11 +189,11 @@ def _update_copy(
         return BuildResult(db_path, counts={"proposals": len(stored)}, mode="unchanged")
     if len(changes.changed) + len(changes.removed) > MOST * max(len(files), len(stored)):
         return None  # deleting and re-adding most rows one by one costs more than writing them anew
-    loaded = load_files(changes.changed, jobs, changes.read)
+    loaded = load_files(changes.changed, run.jobs, changes.read)
     clock.lap("parse files")
     changed_paths = {str(p) for p in changes.changed}
     owners = {s.proposal_id: path for path, s in stored.items() if path not in changed_paths and path not in changes.removed}
-    problems = check_loaded(loaded, checks) + _duplicates_of_unchanged(loaded, owners)
+    problems = check_loaded(loaded, run.checks) + _duplicates_of_unchanged(loaded, owners)
     clock.lap("check")
     if problems:
         raise ProblemError(problems)
@@ -218,11 +212,11 @@ def _update_copy(
 
     def fill(db: sqlite_utils.Database) -> None:
         clock.seconds["background: copy previous database"] = copy.seconds
-        update_rows(db, sorted(before), loaded, steps, clock)
+        update_rows(db, sorted(before), loaded, run.steps, clock)
         filestate.forget_files(db, changes.removed)
         filestate.write_files(
             db,
-            [(item.state, item.proposal.id) for item in loaded]
+            [(item.state, item.proposal.id) for item in loaded if item.state]  # as full.py: every item here parsed, so has one
             + [(state, stored[state.path].proposal_id) for state in changes.restat],
         )
         result.counts = table_counts(db)

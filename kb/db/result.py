@@ -1,10 +1,14 @@
-"""What a build did, for the person who ran it and for benchmarks/."""
+"""What a build runs with (`Run`) and what it did (`BuildResult`), for people and benchmarks/."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kb.db.schema import BuildStep
+from kb.files.check import Check
 
 
 @dataclass
@@ -47,3 +51,13 @@ class Clock:
         now = time.perf_counter()
         self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._last
         self._last = now
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one build runs with: the steps and checks passed in, the worker count in force, the clock."""
+
+    steps: Sequence[BuildStep]
+    checks: tuple[Check, ...]
+    jobs: int
+    clock: Clock

@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from kb.core.models import Proposal, ProposalFile
 from kb.core.suggest import maybe, nearest
@@ -38,7 +39,7 @@ FRONT_MATTER_KEYS = [k for k in Proposal.model_fields if k not in ("sections", "
 _md = MarkdownIt("commonmark").use(front_matter_plugin).disable("inline")
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
+def _pydantic_message(err: ErrorDetails) -> str:
     kind = err["type"]
     if err.get("input", "") is None:
         return "値が書かれていません"

@@ -44,7 +44,7 @@ def _lines(item: object) -> list[LTTextLine]:
         return [item]
     if isinstance(item, LTTextContainer) or hasattr(item, "__iter__"):
         out: list[LTTextLine] = []
-        for child in item:  # type: ignore[union-attr]
+        for child in item:
             if not isinstance(child, LTChar):
                 out += _lines(child)
         return out

@@ -121,11 +121,11 @@ def read_extra(path: Path, base: list[LocalGovernment]) -> tuple[list[LocalGover
     for row, line in section_rows(doc, "districts", out):
         if require_keys(row, ("code", "name", "district", "source"), DISTRICT_KEYS, line, out):
             _source_ok(row, sources, line, out)
-            i = position.get(row["code"])
-            if i is None or entries[i].name != row["name"]:
+            at = position.get(row["code"])
+            if at is None or entries[at].name != row["name"]:
                 out.add(line, "code", f"コード「{row['code']}」の「{row['name']}」は {CSV_NAME} にありません")
                 continue
-            entries[i] = LocalGovernment(**{**entries[i].__dict__, "district": row["district"]})
+            entries[at] = LocalGovernment(**{**entries[at].__dict__, "district": row["district"]})
     by_code = {e.code: e for e in entries if e.code}
     for row, line in section_rows(doc, "former_names", out):
         if require_keys(row, ("name", "type", "to", "successor", "source"), FORMER_KEYS, line, out):

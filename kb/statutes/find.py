@@ -230,8 +230,8 @@ def _head(text: str, i: int, names: NameMatcher, floor: int = 0) -> Mention | No
             kind = {"同法": "法律", "同令": "令", "同規則": "規則"}.get(base, "法律")
             mention = Mention(i, m.end(), Form.BACK, back, base=base, suffix=suffix, back=base, kind_hint=kind)
             return _with_suffix(text, mention) if suffix is None and base == "同法" else mention
-        kind = next((s for s in (*OTHER_SUFFIXES, "通知") if back.endswith(s)), None)
-        return Mention(i, m.end(), Form.BACK, back, back=back, kind_hint=kind)
+        hint = next((s for s in (*OTHER_SUFFIXES, "通知") if back.endswith(s)), None)
+        return Mention(i, m.end(), Form.BACK, back, back=back, kind_hint=hint)
     m = LAW_NUMBER_RE.match(text, i)
     if m:
         number = from_match(m)

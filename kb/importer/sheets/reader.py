@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from kb.core.models import Proposal
 from kb.core.problems import Problem
@@ -97,6 +98,7 @@ def _co_proponents(raw: str) -> tuple[list[str], str]:
     if not text or is_empty_mark(text):
         return [], text
     m = _NAMES_RUN.match(text)  # a name list broken after 「、」 goes on on the next line
+    assert m is not None  # \S*? may run to the first space or the end: the pattern always matches
     names, rest = re.sub(r"\s+", "", m.group(0)), text[m.end() :]
     if "。" in names or is_empty_mark(names) or names[0] in BULLETS:
         return [], text
@@ -117,7 +119,7 @@ def _opinions(raw: str) -> tuple[str | None, dict[Association, str | None]]:
     return lead or "", opinions
 
 
-def _message(err: dict) -> str:
+def _message(err: ErrorDetails) -> str:
     if err["type"] == "value_error":
         return str(err["ctx"]["error"])
     return f"読み取った値「{err.get('input')}」は使えません"
