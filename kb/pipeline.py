@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.core.paths import data_dir
 from kb.core.problems import Problem, ProblemError
@@ -18,7 +19,6 @@ from kb.db.result import BuildResult
 from kb.db.schema import BuildStep
 from kb.files import fmt as files_fmt
 from kb.files.check import Check, CheckResult, check_paths, duplicate_ids
-from kb.importer.merge import ImportReport, run_import
 from kb.registries import check as registry_check
 from kb.registries import step as registry_step
 from kb.statutes import check as statute_check
@@ -26,6 +26,9 @@ from kb.statutes import step as statute_step
 from kb.statutes.extract import cite_lines
 from kb.statutes.registry import Registry, load_registry, registry_path
 from kb.statutes.report import StatuteReport, statute_report
+
+if TYPE_CHECKING:
+    from kb.importer.merge import ImportReport
 
 # Tables each feature adds to the database, in order, after the core tables.
 STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP)
@@ -62,7 +65,13 @@ def build_inputs() -> list[Path]:
 
 
 def import_(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None) -> ImportReport:
-    """`kb import`: sheets (text or PDF) into proposal files, merged with what is there."""
+    """`kb import`: sheets (text or PDF) into proposal files, merged with what is there.
+
+    The importer is loaded here, not at the top: pdfminer alone is a fifth of a second that
+    every other command (`kb build` after one edit above all) would pay at start-up.
+    """
+    from kb.importer.merge import run_import
+
     return run_import(inputs, out_dir, force=force, url=url)
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
 import yaml
 from datasette.app import Datasette
 from datasette.database import Database
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kb.db.result import BuildResult
 from kb.db.schema import DB_NAME

@@ -11,12 +11,12 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from kb.core.problems import ProblemError
-from kb.db.schema import Step
-from kb.pipeline import STEPS, build
 from kb.cli import app
 from kb.core.models import Proposal
+from kb.core.problems import ProblemError
 from kb.core.vocab import EMPTY_MARK, SECTION_ORDER
+from kb.db.schema import Step
+from kb.pipeline import STEPS, build
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 BROKEN = Path(__file__).parent / "fixtures" / "broken" / "date_invalid.md"

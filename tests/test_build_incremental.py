@@ -11,13 +11,13 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
+from kb.cli import app
+from kb.core.models import Proposal
 from kb.core.problems import ProblemError
+from kb.db.filestate import FILES_TABLE
+from kb.db.parallel import MIN_PARALLEL
 from kb.db.schema import FTS_TABLE, Step
 from kb.pipeline import STEPS, build
-from kb.cli import app
-from kb.db.filestate import FILES_TABLE
-from kb.core.models import Proposal
-from kb.db.parallel import MIN_PARALLEL
 from kb.search.textnorm import fts_query
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

@@ -10,14 +10,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sheet_shapes import MARKDOWN_0070, PLAIN_0071
 from typer.testing import CliRunner
 
-from kb.files.check import check_paths
 from kb.cli import app
+from kb.core.vocab import SectionKey, Stage
+from kb.files.check import check_paths
 from kb.files.fmt import format_paths
 from kb.files.parse import parse_file
-from kb.core.vocab import SectionKey, Stage
-from sheet_shapes import MARKDOWN_0070, PLAIN_0071
 
 REPO = Path(__file__).parent.parent
 runner = CliRunner()

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from kb.core.models import Proposal
-from kb.files.parse import parse_file, parse_text
 from kb.core.problems import ProblemError
-from kb.files.render import render
 from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage, era_to_year, section_for_heading, year_to_era
+from kb.files.parse import parse_file, parse_text
+from kb.files.render import render
 
 
 @pytest.fixture

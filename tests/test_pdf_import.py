@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
+from sheet_pdfs import PAGE_HEADER, japanese_font, write_sheets_pdf
+from sheet_shapes import MARKDOWN_0070, PLAIN_0071, values_beside_labels
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.core.vocab import SectionKey
 from kb.importer.pdf import PdfError, extract_text
 from kb.importer.sheets import read_sheets
-from kb.core.vocab import SectionKey
-from sheet_pdfs import PAGE_HEADER, japanese_font, write_sheets_pdf
-from sheet_shapes import MARKDOWN_0070, PLAIN_0071, values_beside_labels
 
 SEEDS = [PLAIN_0071, MARKDOWN_0070]
 

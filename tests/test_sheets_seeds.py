@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sheet_shapes import MARKDOWN_0070, PLAIN_0071
 
 from kb.core.models import Proposal
-from kb.importer.sheets import read_sheets
 from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage
-from sheet_shapes import MARKDOWN_0070, PLAIN_0071
+from kb.importer.sheets import read_sheets
 
 OPEN, CLOSE = "（(「『", "）)」』"
 

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-from kb.importer.sheets import read_sheets
-from kb.importer.sheets.cleanup import section_text
-from kb.importer.sheets.header import read_header
-from kb.importer.sheets.pages import drop_furniture
-from kb.core.vocab import SectionKey, Stage
 from sheet_shapes import (
     MARKDOWN_0070,
     PLAIN_0071,
@@ -20,6 +14,12 @@ from sheet_shapes import (
     several_sheets,
     values_beside_labels,
 )
+
+from kb.core.vocab import SectionKey, Stage
+from kb.importer.sheets import read_sheets
+from kb.importer.sheets.cleanup import section_text
+from kb.importer.sheets.header import read_header
+from kb.importer.sheets.pages import drop_furniture
 
 
 def only(text: str):

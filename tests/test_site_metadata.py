@@ -10,8 +10,7 @@ import pytest
 import sqlite_utils
 from served_site import SiteClient, corpus_site
 
-from kb.db.schema import FTS_TABLE
-from kb.db.schema import DB_NAME
+from kb.db.schema import DB_NAME, FTS_TABLE
 from kb.serve import load_metadata
 
 METADATA = load_metadata()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from html import unescape
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest

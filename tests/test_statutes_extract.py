@@ -101,7 +101,7 @@ SHAPES: dict[str, tuple[str, list[Expected]]] = {
     ),
     "unregistered_subordinate_is_named_after_its_parent": (
         "公的個人認証法施行規則に定める様式",
-        [("公的個人認証法施行規則", f"title:電子署名等に係る地方公共団体情報システム機構の認証業務に関する法律施行規則", None)],
+        [("公的個人認証法施行規則", "title:電子署名等に係る地方公共団体情報システム機構の認証業務に関する法律施行規則", None)],
     ),
     "back_reference_with_subordinate_suffix": (
         "住民基本台帳法第30条の10第1項及び同法施行令第30条の5",

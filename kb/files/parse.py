@@ -19,9 +19,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from kb.core.models import Proposal, ProposalFile
-from kb.core.suggest import maybe, nearest
 from kb.core.problems import Problem, ProblemError, display_path
-from kb.core.yamlio import load as load_yaml
+from kb.core.suggest import maybe, nearest
 from kb.core.vocab import (
     ASSOCIATION_ALIASES,
     SECTION_ORDER,
@@ -32,6 +31,7 @@ from kb.core.vocab import (
     is_empty_mark,
     section_for_heading,
 )
+from kb.core.yamlio import load as load_yaml
 
 FRONT_MATTER_KEYS = [k for k in Proposal.model_fields if k not in ("sections", "opinions")]
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kb.files.store import write_atomic
 from kb.core.models import Proposal, Source, relative_path
-from kb.files.parse import parse_file, parse_text
-from kb.importer.pdf import PdfError, extract_text
 from kb.core.problems import Problem, ProblemError, display_path
+from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, STAGE_ORDER, Association, SectionKey, field_label
+from kb.files.parse import parse_file, parse_text
 from kb.files.render import render
+from kb.files.store import write_atomic
+from kb.importer.pdf import PdfError, extract_text
 from kb.importer.sheets import Sheet, read_sheets
-from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, STAGE_ORDER, Association, SectionKey, Stage, field_label
 
 _MISSING = object()
 

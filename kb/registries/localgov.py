@@ -9,10 +9,8 @@ endings, former names and aliases of `data/local_governments_extra.yaml`, plus t
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from kb.core.suggest import maybe, nearest
 from kb.registries.names import NameProblem, name_key

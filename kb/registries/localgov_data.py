@@ -12,10 +12,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from kb.core.problems import Problem
 from kb.core.paths import data_dir
-from kb.core.problems import ProblemError
-from kb.core.yamlio import YamlDocument, read
+from kb.core.problems import Problem, ProblemError
+from kb.core.yamlio import read
 from kb.registries.localgov import CITY_KINDS, TYPES, Designation, LocalGovernment, LocalGovernmentRegistry
 from kb.registries.names import name_key
 from kb.registries.periods import Period

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb.core.problems import Problem
 from kb.core.paths import data_dir
-from kb.core.problems import ProblemError
-from kb.core.yamlio import YamlDocument, read
-from kb.registries.rows import RowProblems, period_of, require_keys, section_rows
+from kb.core.problems import Problem, ProblemError
 from kb.core.suggest import maybe, nearest
+from kb.core.yamlio import read
 from kb.registries.names import NameProblem, name_key
 from kb.registries.periods import Period
+from kb.registries.rows import RowProblems, period_of, require_keys, section_rows
 
 MINISTRIES_NAME = "ministries.yaml"
 KINDS = ("内閣の機関", "府", "省", "庁", "委員会")

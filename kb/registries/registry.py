@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from kb.core.problems import Problem
 from kb.core.paths import data_dir
+from kb.core.problems import Problem
 from kb.registries.localgov import LocalGovernmentRegistry
 from kb.registries.localgov_data import load_local_governments
 from kb.registries.ministries import MinistryRegistry, load_ministries

@@ -22,14 +22,13 @@ from typing import Any
 import sqlite_utils
 
 from kb.core.models import Proposal
-from kb.db.schema import ROLE_CO_PROPONENT, ROLE_PROPONENT, Step
 from kb.core.paths import data_dir
+from kb.db.schema import ROLE_CO_PROPONENT, ROLE_PROPONENT, Step
 from kb.registries.localgov import LocalGovernment, LocalGovernmentRegistry, kind_sort_key
 from kb.registries.ministries import Ministry, MinistryRegistry
 from kb.registries.names import NameProblem
 from kb.registries.periods import Period, attribute_day, proposal_period, year_period
 from kb.registries.registry import Registries, load_registries
-
 
 
 def _resolve_body(registry: LocalGovernmentRegistry, name: str, period: Period | None) -> LocalGovernment | None:

@@ -15,8 +15,8 @@ from typing import Any
 import sqlite_utils
 
 from kb.core.models import Proposal
-from kb.db.schema import Step
 from kb.db.parallel import map_items
+from kb.db.schema import Step
 from kb.statutes.egov import law_url
 from kb.statutes.extract import PartCitation, extract_proposal
 from kb.statutes.registry import Registry, Statute, load_registry, registry_path

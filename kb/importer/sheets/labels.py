@@ -13,7 +13,16 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from kb.core.vocab import SECTION_ALIASES, SECTION_ORDER, SECTION_VARIANTS, STAGE_ALIASES, SectionKey, Stage, era_to_year, fold_label
+from kb.core.vocab import (
+    SECTION_ALIASES,
+    SECTION_ORDER,
+    SECTION_VARIANTS,
+    STAGE_ALIASES,
+    SectionKey,
+    Stage,
+    era_to_year,
+    fold_label,
+)
 
 SPACE = r"[ \t\u3000]"
 DIGIT = r"[0-9０-９]"

@@ -16,7 +16,17 @@ from pydantic_core import ErrorDetails
 
 from kb.core.models import Proposal
 from kb.core.problems import Problem
-from kb.core.vocab import FIELD_LABELS, Association, Outcome, SectionKey, Stage, era_to_year, field_label, is_empty_mark, year_to_era
+from kb.core.vocab import (
+    FIELD_LABELS,
+    Association,
+    Outcome,
+    SectionKey,
+    Stage,
+    era_to_year,
+    field_label,
+    is_empty_mark,
+    year_to_era,
+)
 from kb.importer.sheets.cleanup import BULLETS, close_digit_gaps, one_line, section_text
 from kb.importer.sheets.header import read_header
 from kb.importer.sheets.labels import (
