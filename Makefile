@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make serve   — create .venv, install, build the database from proposals/, serve on 127.0.0.1
-#   make test    — create .venv, install with test extras, check generated docs and types, run the test suite
+#   make test    — create .venv, install with test extras, check the proposal files (make check),
+#                  generated docs and types, run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -26,8 +27,9 @@ check: $(STAMP)
 	$(BIN)/kb check proposals
 	$(BIN)/kb fmt --check proposals
 
-# Generated docs first (regenerate with: $(BIN)/cog -r docs/schema.md), then types, then the tests.
-test: $(STAMP)
+# The proposal files first (make check: kb check, kb fmt --check), then generated docs
+# (regenerate with: $(BIN)/cog -r docs/schema.md), then types, then the tests.
+test: $(STAMP) check
 	$(BIN)/cog --check docs/schema.md
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from kb import pipeline
-from kb.core.problems import ProblemError
+from kb.core.problems import Problem, ProblemError
+from kb.core.report import Format, format_problems
 from kb.files import store
 
 app = typer.Typer(
@@ -28,15 +29,33 @@ def _err(message: str) -> None:
 
 
 @app.command()
-def check(paths: PathsArg = None) -> None:
+def check(
+    paths: PathsArg = None,
+    output: Annotated[
+        Format, typer.Option("--format", help="出力の形: text（ファイル:行: 項目: 内容）/ github（注釈）/ json（1行1件）")
+    ] = Format.TEXT,
+    changed: Annotated[
+        Optional[str], typer.Option("--changed", metavar="REF", help="git の REF から変わった提案ファイルだけを検査する")
+    ] = None,
+) -> None:
     """提案ファイルを検査し、すべての問題を「ファイル:行: 項目: 内容」で表示する。"""
-    result = pipeline.check(paths or [DEFAULT_DIR])
-    for problem in result.problems:
-        _err(str(problem))
+    try:
+        result = pipeline.check(paths or [DEFAULT_DIR], changed=changed)
+    except ProblemError as exc:  # git could not answer --changed
+        for line in format_problems(exc.problems, output):
+            typer.echo(line)
+        raise typer.Exit(2) from None
+    for line in format_problems(result.problems, output):
+        if output is Format.TEXT:
+            _err(line)  # for people, on stderr as before; the machine formats go to stdout
+        else:
+            typer.echo(line)
     if not result.ok:
-        _err(f"{len(result.problems)} 件の問題があります")
+        if output is Format.TEXT:
+            _err(f"{len(result.problems)} 件の問題があります")
         raise typer.Exit(1)
-    typer.echo(f"OK: {len(result.files)} 件の提案に問題はありません")
+    if output is Format.TEXT:
+        typer.echo(f"OK: {len(result.files)} 件の提案に問題はありません")
 
 
 @app.command()
@@ -54,19 +73,56 @@ def fmt(
         raise typer.Exit(1)
 
 
+SourceUrlOption = Annotated[
+    Optional[str], typer.Option("--source-url", "--url", help="出典（個票）の URL。出典に記録する（入力が1つのときだけ）")
+]
+
+
 @app.command()
 def new(
-    year: Annotated[int, typer.Argument(help="西暦年（例: 2024）")],
-    number: Annotated[int, typer.Argument(help="管理番号")],
+    year: Annotated[Optional[int], typer.Argument(help="西暦年（例: 2024）。--from のときは省略可")] = None,
+    number: Annotated[Optional[int], typer.Argument(help="管理番号。--from のときは省略可")] = None,
     directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
+    sheet: Annotated[
+        Optional[Path], typer.Option("--from", metavar="SHEET", help="個票（テキストまたは PDF）の内容から作る")
+    ] = None,
+    source_url: SourceUrlOption = None,
 ) -> None:
-    """全見出し入りの新しい提案ファイルを作る。"""
+    """新しい提案ファイルを作る: 「提案」段階の見出しと記入の説明が入った雛形、または --from の個票の内容。"""
+    if (year is None) != (number is None) or (sheet is None and year is None):
+        _err("年と管理番号を両方指定してください（例: kb new 2025 12）。個票から作るときは kb new --from 個票.pdf")
+        raise typer.Exit(2)
+    if sheet is None:
+        assert year is not None and number is not None  # checked above
+        if source_url:
+            _err("--source-url は --from と一緒に使います")
+            raise typer.Exit(2)
+        try:
+            path = store.create_new(directory, year, number)
+        except FileExistsError as exc:
+            _err(f"{exc.filename}: すでにあります。上書きしません")
+            raise typer.Exit(1) from None
+        typer.echo(str(path))
+        return
     try:
-        path = store.create_new(directory, year, number)
-    except FileExistsError as exc:
-        _err(f"{exc.filename}: すでにあります。上書きしません")
+        report = pipeline.new_from_sheet(sheet, directory, year=year, number=number, url=source_url)
+    except ProblemError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        _err("ファイルは作りませんでした")
         raise typer.Exit(1) from None
-    typer.echo(str(path))
+    for warning in report.warnings:
+        _err(f"注意: {warning}")
+    _print_check_problems(report.check_problems)
+    typer.echo(f"新規: {report.files[0].path}")
+
+
+def _print_check_problems(problems: list[Problem]) -> None:
+    """`kb check`'s problems in files just written: warnings, the files stay for the editor to fix."""
+    for problem in problems:
+        _err(str(problem))
+    if problems:
+        _err(f"注意: 書き込んだファイルに kb check の問題が {len(problems)} 件あります。ファイルを直してください")
 
 
 @app.command()
@@ -167,13 +223,13 @@ def import_sheets(
     paths: Annotated[list[Path], typer.Argument(help="個票のテキストまたは PDF（複数可。1ファイルに複数の個票も可）")],
     out: Annotated[Path, typer.Option("--out", help="提案フォルダ")] = DEFAULT_DIR,
     force: Annotated[bool, typer.Option("--force", help="ファイルと個票で内容が違う箇所を個票の内容で上書きする")] = False,
-    url: Annotated[Optional[str], typer.Option("--url", help="出典（個票）の URL。入力が1つのときだけ")] = None,
+    source_url: SourceUrlOption = None,
 ) -> None:
     """内閣府の個票（テキスト・PDF）を提案ファイルにする。既存のファイルには新しい節と出典を足す。"""
-    if url and len(paths) != 1:
-        _err("--url は入力ファイルが1つのときだけ使えます")
+    if source_url and len(paths) != 1:
+        _err("--source-url は入力ファイルが1つのときだけ使えます")
         raise typer.Exit(2)
-    report = pipeline.import_(paths, out, force=force, url=url)
+    report = pipeline.import_(paths, out, force=force, url=source_url)
     for message in report.problems + report.conflicts:
         _err(str(message))
     for warning in report.warnings:
@@ -192,6 +248,7 @@ def import_sheets(
     for change in report.files:
         if change.kept:
             typer.echo(f"編集を残しました: {change.path}: {'、'.join(change.kept)}（個票の内容にするなら --force）")
+    _print_check_problems(report.check_problems)
 
 
 def main() -> None:

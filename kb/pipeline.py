@@ -12,13 +12,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kb.core.models import proposal_id
 from kb.core.paths import data_dir
-from kb.core.problems import Problem, ProblemError
+from kb.core.problems import Problem, ProblemError, display_path
 from kb.db.build import build as build_database
 from kb.db.result import BuildResult
 from kb.db.schema import BuildStep
 from kb.files import fmt as files_fmt
-from kb.files.check import Check, CheckResult, check_paths, duplicate_ids
+from kb.files import rules
+from kb.files.changed import changed_files
+from kb.files.check import Check, CheckResult, check_paths, duplicate_ids, ids_taken_elsewhere
+from kb.files.store import write_new
 from kb.registries import check as registry_check
 from kb.registries import step as registry_step
 from kb.statutes import check as statute_check
@@ -33,12 +37,24 @@ if TYPE_CHECKING:
 # Tables each feature adds to the database, in order, after the core tables.
 STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP)
 # Checks across files and against the registries, after every file parsed.
-CHECKS: tuple[Check, ...] = (duplicate_ids, statute_check.statute_registry_check, registry_check.registry_problems)
+CHECKS: tuple[Check, ...] = (
+    duplicate_ids,
+    *rules.RULES,
+    statute_check.statute_registry_check,
+    registry_check.registry_problems,
+)
 
 
-def check(paths: Iterable[str | Path], checks: Iterable[Check] = CHECKS) -> CheckResult:
-    """`kb check`: every problem of every file and of the registries."""
-    return check_paths(paths, checks)
+def check(paths: Iterable[str | Path], checks: Iterable[Check] = CHECKS, *, changed: str | None = None) -> CheckResult:
+    """`kb check`: every problem of every file and of the registries.
+
+    With `changed` (a git ref), only the files changed since then are read; an id they share with an
+    unchanged file is still found, from the unchanged file's path (the path check ties path and id).
+    """
+    roots = list(paths)
+    if changed is None:
+        return check_paths(roots, checks)
+    return check_paths(changed_files(changed, roots), [*checks, ids_taken_elsewhere(roots)])
 
 
 def fmt(paths: Iterable[str | Path], *, check_only: bool = False) -> tuple[list[Path], list[Problem]]:
@@ -72,7 +88,57 @@ def import_(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: 
     """
     from kb.importer.merge import run_import
 
-    return run_import(inputs, out_dir, force=force, url=url)
+    report = run_import(inputs, out_dir, force=force, url=url)
+    written = [change.path for change in report.files if change.changed] if report.written else []
+    if written:
+        # The files stay written (the editor fixes them); what `kb check` would say is shown now.
+        report.check_problems = check(written).problems
+    return report
+
+
+def new_from_sheet(
+    sheet: Path,
+    out_dir: Path,
+    *,
+    year: int | None = None,
+    number: int | None = None,
+    url: str | None = None,
+) -> ImportReport:
+    """`kb new --from SHEET`: a new proposal file from one sheet's content, never over an existing file.
+
+    The sheet is read as `kb import` reads it, but planned as a new file: a file that exists is
+    refused (adding a later stage to it is `kb import`'s job). `year`/`number`, when given, must be
+    the sheet's; in an input holding several proposals they choose one. ProblemError otherwise.
+    The report's `check_problems` are `kb check`'s problems in the file written.
+    """
+    from kb.importer.merge import plan_import
+
+    report = plan_import([sheet], out_dir, url=url, fresh=True)
+    if report.problems:
+        raise ProblemError(report.problems)
+    where = display_path(sheet)
+    found = [change.proposal.id for change in report.files]
+    if year is not None and number is not None:
+        wanted = proposal_id(year, number)
+        chosen = [change for change in report.files if change.proposal.id == wanted]
+        if not chosen:
+            message = f"個票は提案 {'、'.join(found)} で、指定された {wanted} と一致しません"
+            raise ProblemError([Problem(where, 0, "年・管理番号", message)])
+    elif len(report.files) == 1:
+        chosen = report.files
+    else:
+        message = f"個票に {len(found)} 件の提案（{'、'.join(found)}）があります。作る提案の年と管理番号を指定してください"
+        raise ProblemError([Problem(where, 0, "年・管理番号", message)])
+    change = chosen[0]
+    try:
+        write_new(change.path, change.text)
+    except FileExistsError:
+        message = "すでにあります。上書きしません（後の段階の個票を足すときは kb import を使います）"
+        raise ProblemError([Problem(display_path(change.path), 0, "ファイル", message)]) from None
+    report.files = [change]
+    report.written = True
+    report.check_problems = check([change.path]).problems
+    return report
 
 
 def statute_registry() -> Registry:
@@ -104,6 +170,7 @@ __all__ = [
     "cite",
     "fmt",
     "import_",
+    "new_from_sheet",
     "statute_registry",
     "statutes",
 ]

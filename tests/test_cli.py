@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from typer.testing import CliRunner
 
 from kb.cli import app
@@ -97,23 +98,92 @@ def test_fmt_leaves_files_with_problems_untouched(tree: Path) -> None:
     assert path.read_text() == broken
 
 
-def test_new_writes_every_heading_and_refuses_to_overwrite(tree: Path) -> None:
+PROPOSAL_STAGE = [
+    "求める措置の具体的内容",
+    "具体的な支障事例",
+    "地域住民や事業者等の具体的な意見・要望、支障事例等",
+    "制度改正による効果",
+    "根拠法令等",
+]
+
+
+def _front_matter(text: str) -> list[str]:
+    return text.split("---\n")[1].splitlines()
+
+
+def test_new_writes_only_the_proposal_stage_sections_and_refuses_to_overwrite(tree: Path) -> None:
     result = runner.invoke(app, ["new", "2025", "12"])
     assert result.exit_code == 0
     text = (tree / "2025" / "0012.md").read_text()
     assert "era: 令和7年" in text and "number: 12" in text
-    assert text.count("\n## ") == 13 and text.count("\n### ") == 3
+    body = [line for line in text.split("---\n", 2)[2].splitlines() if line]
+    assert body == [f"## {h}" for h in PROPOSAL_STAGE]  # empty, to fill; later stages are added when published
+    assert all(not line.endswith(" ") for line in text.splitlines())
     again = runner.invoke(app, ["new", "2025", "12"])
     assert again.exit_code == 1 and "すでにあります" in again.output
     assert (tree / "2025" / "0012.md").read_text() == text
 
 
+def test_new_file_comments_say_what_goes_under_each_key(tree: Path) -> None:
+    runner.invoke(app, ["new", "2025", "12"])
+    front = _front_matter((tree / "2025" / "0012.md").read_text())
+    comments = "\n".join(line for line in front if line.startswith("#"))
+    keys = [line.split(":")[0] for line in front if line[:1].isalpha()]
+    assert keys == ["year", "era", "number", "serial", "title", "category", "policy_field", "theme",
+                    "proponents", "co_proponents", "ministries", "sheet_ministry", "sources"]  # fmt: skip
+    assert [key for key in [*keys, "decision"] if f"{key}:" not in comments and f"{key}（" not in comments] == []
+    assert "kb import" in comments and "第1次回答" in comments and "「—」" in comments
+
+
 def test_new_file_check_names_what_to_fill(tree: Path) -> None:
     runner.invoke(app, ["new", "2025", "12"])
+    lines = (tree / "2025" / "0012.md").read_text().splitlines()
     result = runner.invoke(app, ["check", "proposals/2025"])
     assert result.exit_code == 1
-    fields = [line.split(": ")[1] for line in result.output.splitlines() if line.startswith("proposals/")]
-    assert fields == ["title（提案事項）", "category（提案区分）", "proponents.0（提案団体）", "ministries.0（制度の所管・関係府省）"]
+    reported = [line.split(": ", 2) for line in result.output.splitlines() if line.startswith("proposals/")]
+    assert {where.split(":")[0] for where, _field, _message in reported} == {"proposals/2025/0012.md"}
+    # each problem points at the line to fill: the empty key, the empty list item, the empty section's heading
+    pointed_at = [(field, lines[int(where.split(":")[1]) - 1]) for where, field, _message in reported]
+    assert pointed_at == [
+        ("title（提案事項）", "title:"),
+        ("category（提案区分）", "category:"),
+        ("proponents.0（提案団体）", "  -"),
+        ("ministries.0（制度の所管・関係府省）", "  -"),
+        *[(heading, f"## {heading}") for heading in PROPOSAL_STAGE],
+    ]
+    assert {message for _where, field, message in reported if field in PROPOSAL_STAGE} == {
+        "本文が空です。公表された内容がないときは「—」と書きます"
+    }
+
+
+def _fill_in(text: str) -> str:
+    """What an editor writes into a new file: the required keys and the five sections (one published as —)."""
+    bodies = {
+        "求める措置の具体的内容": "農地転用許可の権限を市町村に移譲することを求める。",
+        "具体的な支障事例": "許可までに時間がかかり、事業者の計画が遅れている。",
+        "地域住民や事業者等の具体的な意見・要望、支障事例等": "—",
+        "制度改正による効果": "手続が早くなる。",
+        "根拠法令等": "農地法第4条",
+    }
+    text = text.replace("title:\n", "title: 農地転用許可の権限移譲\n").replace("category:\n", "category: A 権限移譲\n")
+    text = text.replace("proponents:\n  -\n", "proponents:\n  - 宮城県\n")
+    text = text.replace("ministries:\n  -\n", "ministries:\n  - 農林水産省\n")
+    for heading, body in bodies.items():
+        text = text.replace(f"## {heading}\n", f"## {heading}\n\n{body}\n")
+    return text
+
+
+def test_filled_in_new_file_passes_check_and_builds_as_stage_proposal(tree: Path) -> None:
+    runner.invoke(app, ["new", "2025", "12"])
+    path = tree / "2025" / "0012.md"
+    path.write_text(_fill_in(path.read_text()))
+    checked = runner.invoke(app, ["check"])
+    assert checked.exit_code == 0, checked.output
+    built = runner.invoke(app, ["build", "--db", "kb.db"])
+    assert built.exit_code == 0, built.output
+    row = sqlite_utils.Database("kb.db")["proposals"].get("2025-0012")
+    assert row["stage"] == "提案"
+    assert row["residents_views"] == "—" and row["first_answer"] is None and row["decision_text"] is None
 
 
 def test_show_prints_model_as_json(tree: Path) -> None:

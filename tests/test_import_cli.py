@@ -18,6 +18,7 @@ from kb.core.vocab import SectionKey, Stage
 from kb.files.check import check_paths
 from kb.files.fmt import format_paths
 from kb.files.parse import parse_file
+from kb.pipeline import CHECKS
 
 REPO = Path(__file__).parent.parent
 runner = CliRunner()
@@ -182,12 +183,40 @@ def test_existing_file_with_problems_is_left_alone(tmp_path):
     assert path.read_text(encoding="utf-8") == broken
 
 
-def test_url_option_records_where_the_sheet_came_from(tmp_path):
+@pytest.mark.parametrize("option", ["--source-url", "--url"])  # --url: the earlier name, kept working
+def test_source_url_option_records_where_the_sheet_came_from(tmp_path, option):
     out = tmp_path / "proposals"
     url = "https://www.cao.go.jp/bunken-suishin/teianbosyu/doc/r6_digital.pdf"
-    assert kb_import(PLAIN_0071, "--out", out, "--url", url).exit_code == 0
+    assert kb_import(PLAIN_0071, "--out", out, option, url).exit_code == 0
     assert parse_file(out / "2024/0071.md").sources[0].url == url
-    assert kb_import(PLAIN_0071, MARKDOWN_0070, "--out", out, "--url", url).exit_code == 2
+    assert f"    url: {url}\n" in (out / "2024/0071.md").read_text(encoding="utf-8")
+    several = kb_import(PLAIN_0071, MARKDOWN_0070, "--out", out, option, url)
+    assert several.exit_code == 2 and "--source-url は入力ファイルが1つのときだけ使えます" in several.output
+
+
+def test_import_prints_check_problems_of_written_files(tmp_path):
+    """A sheet's typo (宮城件 for 宮城県) is imported as printed, and `kb check`'s problem is shown at once."""
+    text = PLAIN_0071.read_text(encoding="utf-8")
+    assert "\n宮城県、岩手県、" in text
+    typo = tmp_path / "typo.txt"
+    typo.write_text(text.replace("\n宮城県、岩手県、", "\n宮城件、岩手県、"), encoding="utf-8")
+    out = tmp_path / "proposals"
+    result = kb_import(typo, "--out", out)
+    assert result.exit_code == 0, result.output
+    path = out / "2024/0071.md"
+    assert f"新規: {path}" in result.output  # written all the same, for the editor to fix
+    assert parse_file(path).proponents[0] == "宮城件"
+    line = path.read_text(encoding="utf-8").splitlines().index("  - 宮城件") + 1
+    assert f"{path}:{line}: proponents.0（提案団体）: 「宮城件」は地方公共団体の一覧にありません（もしかして: 宮城県" in result.output
+    assert "書き込んだファイルに kb check の問題が 1 件あります" in result.output
+    assert [str(p) for p in check_paths([out], CHECKS).problems] == [
+        line for line in result.output.splitlines() if line.startswith(str(path))
+    ]
+
+
+def test_import_of_a_clean_sheet_prints_no_check_problems(tmp_path):
+    result = kb_import(PLAIN_0071, "--out", tmp_path / "proposals")
+    assert result.exit_code == 0 and "kb check の問題" not in result.output
 
 
 def test_shift_jis_text_is_read_too(tmp_path):

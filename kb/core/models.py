@@ -22,6 +22,8 @@ from kb.core.vocab import (
     Association,
     Category,
     Outcome,
+    STAGE_OF_SECTION,
+    STAGE_ORDER,
     SectionKey,
     Stage,
     fold_label,
@@ -141,6 +143,13 @@ class Proposal(Strict):
         return self
 
 
+def latest_stage(proposal: Proposal) -> Stage:
+    """The furthest publication stage the file reflects, from its sources or else its sections."""
+    stages = [s.stage for s in proposal.sources]
+    stages += [stage for key, stage in STAGE_OF_SECTION.items() if key in proposal.sections]
+    return max(stages, key=STAGE_ORDER.index, default=Stage.PROPOSAL)
+
+
 def proposal_id(year: int, number: int) -> str:
     """`2024-0071`: 管理番号 restarts every year, so the id needs both."""
     return f"{year}-{number:04d}"
@@ -155,13 +164,15 @@ def relative_path(year: int, number: int) -> str:
 class ProposalFile:
     """A parsed file: where it is, what it says, and the line of every front-matter field.
 
-    `lines` maps a dotted key path (`proponents.2`, `decision.date`) to its 1-based line, so a
-    check that runs after parsing (registries, cross-file) points at the line without re-reading.
+    `lines` maps a dotted key path (`proponents.2`, `decision.date`) and each section heading
+    (`sections.problems`) to its 1-based line, so a check that runs after parsing (registries,
+    cross-file) points at the line without re-reading.
     """
 
     path: Path
     proposal: Proposal
     lines: Mapping[str, int]
+    complete: bool = True  # False: parsed with problems, some fields left out; checked, never written or built
 
     @property
     def where(self) -> str:

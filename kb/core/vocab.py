@@ -253,3 +253,22 @@ def field_label(path: str) -> str:
     last = [p for p in path.split(".") if not p.isdigit()]
     label = FIELD_LABELS.get(last[-1]) if last else None
     return f"{path}（{label}）" if label else path
+
+
+# Published by this stage once the section is present (used when a file lists no sources).
+STAGE_OF_SECTION: dict[SectionKey, Stage] = {
+    SectionKey.FIRST_ANSWER: Stage.FIRST_ANSWER,
+    SectionKey.SECOND_ANSWER: Stage.SECOND_ANSWER,
+    SectionKey.DECISION: Stage.FINAL,
+}
+# Sections a proposal of each stage must have (`kb check`): those every year's sheets print. The others
+# (地域住民の意見, 追加共同提案団体の欄, 意見, 再検討の視点) depend on the year and on the proposal.
+_PROPOSAL_REQUIRED = [SectionKey.MEASURES, SectionKey.PROBLEMS, SectionKey.EFFECTS, SectionKey.STATUTES]
+REQUIRED_SECTIONS: dict[Stage, list[SectionKey]] = {
+    Stage.PROPOSAL: _PROPOSAL_REQUIRED,
+    Stage.FIRST_ANSWER: [*_PROPOSAL_REQUIRED, SectionKey.FIRST_ANSWER],
+    Stage.SECOND_ANSWER: [*_PROPOSAL_REQUIRED, SectionKey.FIRST_ANSWER, SectionKey.PROPONENT_VIEW, SectionKey.SECOND_ANSWER],
+    Stage.FINAL: [
+        *_PROPOSAL_REQUIRED, SectionKey.FIRST_ANSWER, SectionKey.PROPONENT_VIEW, SectionKey.SECOND_ANSWER, SectionKey.DECISION,
+    ],
+}

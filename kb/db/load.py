@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.core.models import Proposal, ProposalFile
-from kb.core.problems import Problem, ProblemError, display_path
+from kb.core.problems import Problem, display_path
 from kb.db import filestate
 from kb.db.parallel import map_items
 from kb.db.rows import opinion_rows, proposal_row, source_rows
 from kb.files.check import Check, run_checks
-from kb.files.parse import parse_document, read_document
+from kb.files.parse import parse_lenient, read_lenient
 from kb.search.index import SearchText, search_texts
 
 
@@ -51,12 +51,11 @@ def load_file(path: Path, now_ns: int, data: tuple[filestate.FileState, bytes] |
     except FileNotFoundError:
         return Loaded(path, None, problems=[Problem(display_path(path), 0, "ファイル", "ファイルがありません")])
     try:
-        try:
-            parsed = parse_document(filestate.decode(raw), path)
-        except UnicodeDecodeError:
-            parsed = read_document(path)  # raises the parser's own message for a file that is not UTF-8
-    except ProblemError as exc:
-        return Loaded(path, state, problems=exc.problems)
+        parsed, problems = parse_lenient(filestate.decode(raw), path)
+    except UnicodeDecodeError:
+        parsed, problems = read_lenient(path)  # the parser's own message for a file that is not UTF-8
+    if parsed is None or problems:  # checked with the others so one run reports everything; never built
+        return Loaded(path, state, parsed, problems=problems)
     return Loaded(path, state, parsed, search=search_row(parsed.proposal))
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kb.core.models import Proposal, relative_path
-from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, STAGE_ORDER, Association, Outcome, SectionKey, Stage
+from kb.core.models import Proposal, latest_stage, relative_path
+from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, Association, Outcome, SectionKey
 from kb.db.schema import ROLE_CO_PROPONENT, ROLE_PROPONENT
 
 OUTCOME_NOTES: dict[Outcome, str] = {
@@ -19,27 +19,12 @@ OUTCOME_NOTES: dict[Outcome, str] = {
     Outcome.NOT_IN_DECISION: "対応方針（閣議決定）に記載されなかったもの",
     Outcome.UNDECIDED: "対応方針がまだ決まっていないもの",
 }
-# Published by this stage once the section is present (used when a file lists no sources).
-STAGE_OF_SECTION: dict[SectionKey, Stage] = {
-    SectionKey.FIRST_ANSWER: Stage.FIRST_ANSWER,
-    SectionKey.SECOND_ANSWER: Stage.SECOND_ANSWER,
-    SectionKey.DECISION: Stage.FINAL,
-}
-
-
 def section_text(proposal: Proposal, key: SectionKey) -> str | None:
     """Stored text of a section: as written, `—` when the sheet printed `—`, NULL when not published."""
     if key not in proposal.sections:
         return None
     text = proposal.sections[key]
     return EMPTY_MARK if text is None else text
-
-
-def latest_stage(proposal: Proposal) -> Stage:
-    """The furthest publication stage the file reflects, from its sources or else its sections."""
-    stages = [s.stage for s in proposal.sources]
-    stages += [stage for key, stage in STAGE_OF_SECTION.items() if key in proposal.sections]
-    return max(stages, key=STAGE_ORDER.index, default=Stage.PROPOSAL)
 
 
 def all_ministries(proposal: Proposal) -> list[str]:

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.core.models import Proposal, ProposalFile
-from kb.core.problems import Problem, ProblemError, display_path
-from kb.files.parse import read_document
+from kb.core.models import Proposal, ProposalFile, relative_path
+from kb.core.problems import Problem, display_path
+from kb.files.parse import read_lenient
 from kb.files.store import iter_proposal_files
 
 # A check sees every file that parsed, with its front-matter lines, and returns problems.
@@ -47,21 +47,46 @@ def duplicate_ids(files: Sequence[ProposalFile]) -> list[Problem]:
     return problems
 
 
+def ids_taken_elsewhere(roots: Sequence[str | Path]) -> Check:
+    """A check for a partial run (`kb check --changed`): a file whose id an unchecked file under `roots` has.
+
+    The unchecked file is found by its path alone (`<year>/<管理番号>.md`), which the parser ties to its id.
+    """
+
+    def check(files: Sequence[ProposalFile]) -> list[Problem]:
+        checked = {f.path.resolve() for f in files}
+        problems = []
+        for f in files:
+            rel = relative_path(f.proposal.year, f.proposal.number)
+            for root in map(Path, roots):
+                other = root / rel
+                if other.is_file() and other.resolve() not in checked:
+                    message = f"提案 {f.proposal.id} は {display_path(other)} にもあります"
+                    problems.append(Problem(f.where, f.line("number"), "id", message))
+        return problems
+
+    return check
+
+
 def run_checks(files: Sequence[ProposalFile], checks: Iterable[Check]) -> list[Problem]:
     return [p for check in checks for p in check(files)]
 
 
 def check_paths(paths: Iterable[str | Path], checks: Iterable[Check] = (duplicate_ids,)) -> CheckResult:
-    """Parse every file, collect all problems (never stop at the first), then run `checks`."""
+    """Parse every file, collect all problems (never stop at the first), then run `checks`.
+
+    A file with problems is still checked further when a proposal could be read from it (with
+    `complete` False), so one run reports everything: a wrong heading and a mistyped name together.
+    """
     result = CheckResult()
     for path in iter_proposal_files(paths):
         if not path.exists():
             result.problems.append(Problem(display_path(path), 0, "ファイル", "ファイルがありません"))
             continue
-        try:
-            result.files.append(read_document(path))
-        except ProblemError as exc:
-            result.problems.extend(exc.problems)
+        located, problems = read_lenient(path)
+        result.problems.extend(problems)
+        if located is not None:
+            result.files.append(located)
     result.problems.extend(run_checks(result.files, checks))
     result.problems.sort()
     return result

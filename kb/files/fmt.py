@@ -21,6 +21,8 @@ def format_paths(
     result = check_paths(paths, checks)
     changed = []
     for f in result.files:
+        if not f.complete:
+            continue  # parsed with problems: rendering would drop what could not be read
         canonical = render(f.proposal)
         if f.path.read_text(encoding="utf-8") != canonical:
             changed.append(f.path)

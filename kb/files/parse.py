@@ -135,6 +135,7 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
         problems.append(Problem(where, line, "本文", "最初の「## 見出し」より前に本文があります"))
 
     current: SectionKey | None = None
+    section_lines: dict[str, int] = {}
     order_seen: list[tuple[SectionKey, int]] = []
     for n, (level, line0, text) in enumerate(headings):
         end = headings[n + 1][1] if n + 1 < len(headings) else len(lines)
@@ -157,6 +158,7 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
                 problems.append(Problem(where, line, key.value, "同じ節が2回あります"))
                 continue
             order_seen.append((key, line))
+            section_lines[f"sections.{key.column}"] = line
             sections[key] = _section_text(content, key, line, where, problems, has_children=_has_h3(headings, n))
             continue
         # level >= 3: only association views inside the opinions section
@@ -175,7 +177,7 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
             continue
         opinions[assoc] = _section_text(content, SectionKey.OPINIONS, line, where, problems, label=assoc.value)
     problems += _order_problems(order_seen, where)
-    return sections, opinions, problems
+    return sections, opinions, section_lines, problems
 
 
 def _order_problems(seen: list[tuple[SectionKey, int]], where: str) -> list[Problem]:
@@ -247,33 +249,65 @@ def _path_problems(path: Path, data: dict[str, Any], lines: dict[str, int], wher
     return problems
 
 
-def parse_document(text: str, path: str | Path | None = None) -> ProposalFile:
-    """Parse one proposal file's text, keeping the line of every front-matter field for later checks.
+# Front-matter fields without which there is no proposal to check further.
+REQUIRED_FIELDS = frozenset({"year", "era", "number", "title", "category", "proponents", "ministries"})
 
-    Raises ProblemError listing every problem.
+
+def _validate(data: dict[str, Any], where: str, key_lines: dict[str, int]) -> tuple[Proposal | None, bool, list[Problem]]:
+    """(proposal, complete, problems): when only optional fields are wrong, a proposal without them.
+
+    The partial proposal lets the checks after parsing (registries, era ↔ year, …) report their
+    problems in the same run; it is never written or built (`complete` is False).
     """
+    try:
+        return Proposal.model_validate(data), True, []
+    except ValidationError as exc:
+        problems = _validation_problems(exc, where, key_lines)
+        bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+    if bad & REQUIRED_FIELDS or bad & {"sections", "opinions"}:
+        return None, False, problems
+    try:
+        return Proposal.model_validate({k: v for k, v in data.items() if k not in bad}), False, problems
+    except ValidationError:
+        return None, False, problems
+
+
+def parse_lenient(text: str, path: str | Path | None = None) -> tuple[ProposalFile | None, list[Problem]]:
+    """Parse what can be parsed: the file (complete or not) when there is a proposal to check, and every problem."""
     where = display_path(path) if path is not None else "<text>"
     tokens = _md.parse(text)
     lines = text.split("\n")
     data, key_lines, problems = _front_matter(tokens, where)
     body_start = tokens[0].map[1] if tokens and tokens[0].type == "front_matter" and tokens[0].map else 0
-    sections, opinions, body_problems = _body(tokens, lines, body_start, where)
+    sections, opinions, section_lines, body_problems = _body(tokens, lines, body_start, where)
     problems += body_problems
-    proposal: Proposal | None = None
-    if data is not None:
-        for reserved in ("sections", "opinions"):
-            if reserved in data:
-                problems.append(Problem(where, key_lines.get(reserved, 1), reserved, "知らない項目です（本文の節は「## 見出し」で書きます）"))
-                del data[reserved]
-        if path is not None:
-            problems += _path_problems(Path(path), data, key_lines, where)
-        try:
-            proposal = Proposal.model_validate({**data, "sections": sections, "opinions": opinions})
-        except ValidationError as exc:
-            problems += _validation_problems(exc, where, key_lines)
-    if problems or proposal is None:
+    if data is None:
+        return None, problems
+    for reserved in ("sections", "opinions"):
+        if reserved in data:
+            problems.append(Problem(where, key_lines.get(reserved, 1), reserved, "知らない項目です（本文の節は「## 見出し」で書きます）"))
+            del data[reserved]
+    if path is not None:
+        problems += _path_problems(Path(path), data, key_lines, where)
+    proposal, complete, invalid = _validate({**data, "sections": sections, "opinions": opinions}, where, key_lines)
+    problems += invalid
+    if proposal is None:
+        return None, problems
+    located = ProposalFile(
+        Path(path) if path is not None else Path(where), proposal, {**key_lines, **section_lines}, complete and not problems
+    )
+    return located, problems
+
+
+def parse_document(text: str, path: str | Path | None = None) -> ProposalFile:
+    """Parse one proposal file's text, keeping the line of every front-matter field for later checks.
+
+    Raises ProblemError listing every problem.
+    """
+    located, problems = parse_lenient(text, path)
+    if problems or located is None:
         raise ProblemError(problems)
-    return ProposalFile(Path(path) if path is not None else Path(where), proposal, key_lines)
+    return located
 
 
 def parse_text(text: str, path: str | Path | None = None) -> Proposal:
@@ -289,6 +323,16 @@ def read_document(path: str | Path) -> ProposalFile:
     except UnicodeDecodeError:
         raise ProblemError([Problem(display_path(path), 1, "ファイル", "UTF-8 で保存してください")]) from None
     return parse_document(text, path)
+
+
+def read_lenient(path: str | Path) -> tuple[ProposalFile | None, list[Problem]]:
+    """`parse_lenient` of a file (UTF-8)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None, [Problem(display_path(path), 1, "ファイル", "UTF-8 で保存してください")]
+    return parse_lenient(text, path)
 
 
 def parse_file(path: str | Path) -> Proposal:

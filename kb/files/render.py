@@ -73,33 +73,63 @@ def render(proposal: Proposal) -> str:
     return "".join(parts)
 
 
+PROPOSAL_STAGE_SECTIONS: tuple[SectionKey, ...] = (
+    SectionKey.MEASURES,
+    SectionKey.PROBLEMS,
+    SectionKey.RESIDENTS,
+    SectionKey.EFFECTS,
+    SectionKey.STATUTES,
+)
+
+
 def render_template(year: int, number: int, era: str) -> str:
-    """A new file with every front-matter key and every heading, ready for an editor to fill."""
+    """A new file for an editor: front matter with what goes where (YAML comments), and the
+    提案-stage sections left empty, so `kb check` names everything still to fill.
+
+    Later stages' sections are not written: a missing section means "not published yet", and
+    `kb import` (or the editor) adds them when they are. No line ends in a space.
+    """
     lines = [
         "---",
+        "# 新しい提案ファイルの雛形です（kb new）。「#」で始まる行は説明で、読み込みでは無視されます（kb fmt で消えます）。",
+        "# 空の項目と空の節を埋め、kb check で確かめてください。書式: docs/format.md",
+        "#",
+        "# year: 西暦年 / era: 和暦（個票の表記どおり。例: 令和7年）/ number: 管理番号（半角数字）",
         f"year: {year}",
         f"era: {era}",
         f"number: {number}",
-        f"serial: {number}",
-        "title: ",
-        "category: ",
-        "policy_field: ",
-        "theme: ",
+        "# serial: 整理番号（管理番号と違うことがあります。個票になければ空のまま）",
+        "serial:",
+        "# title: 提案事項（事項名）【必須】",
+        "title:",
+        "# category: 提案区分【必須】「A 権限移譲」または「B 地方に対する規制緩和」",
+        "category:",
+        "# policy_field: 提案分野（例: 11_総務）。theme: 重点募集テーマ（該当するときだけ。例: デジタル化）",
+        "policy_field:",
+        "theme:",
+        "# proponents: 提案団体【必須】1団体1行で「  - 宮城県」のように書きます",
         "proponents:",
-        "  - ",
+        "  -",
+        "# co_proponents: 追加共同提案団体（1団体1行。なければ [] のまま）",
         "co_proponents: []",
+        "# ministries: 制度の所管・関係府省【必須】1府省1行で「  - 総務省」のように書きます",
         "ministries:",
-        "  - ",
-        "sheet_ministry: ",
+        "  -",
+        "# sheet_ministry: 回答府省（この提案を載せた個票の府省。まだなければ空のまま）",
+        "sheet_ministry:",
+        "# sources: 出典の個票。公表された個票から書いたときは、[] を消して次のように書きます:",
+        "#   - stage: 提案（段階: 提案 / 第1次回答 / 第2次回答 / 最終的な調整結果）",
+        "#     title: 個票の見出し（文書名）",
+        "#     url: 個票の URL",
         "sources: []",
+        "# decision（date: 閣議決定日 YYYY-MM-DD、outcome: 対応結果）は対応方針が決まってから書き足します。",
+        "#",
+        "# 本文: 下の節が「提案」の段階の内容です。見出しの下に本文を書きます。",
+        "# 公表された内容がない節には「—」とだけ書きます（空のままでは kb check のエラーです）。",
+        "# 後の段階の節（各府省からの第1次回答、第2次回答、対応方針など）は、公表されたときに",
+        "# kb import で足すか、手で「## 見出し」を書き足します（順序は docs/format.md の表のとおり）。",
         "---",
     ]
-    for key in SECTION_ORDER:
+    for key in PROPOSAL_STAGE_SECTIONS:
         lines += ["", f"## {key.value}", ""]
-        if key is SectionKey.OPINIONS:
-            for assoc in Association:
-                lines += [f"### {assoc.value}", "", EMPTY_MARK, ""]
-            lines.pop()
-        else:
-            lines.append(EMPTY_MARK)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines[:-1]) + "\n"  # one newline at the end of the file

@@ -48,12 +48,17 @@ def path_for_id(directory: Path, proposal_id: str) -> Path:
     return directory / relative_path(int(m.group(1)), int(m.group(2)))
 
 
-def create_new(directory: Path, year: int, number: int) -> Path:
-    """Write a template for a new proposal; never overwrite an existing file."""
-    path = directory / relative_path(year, number)
+def write_new(path: Path, text: str) -> None:
+    """Write a file that must not exist yet: FileExistsError rather than overwrite an editor's work."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8", newline="\n") as f:  # "x": fails if it exists
-        f.write(render_template(year, number, year_to_era(year)))
+        f.write(text)
+
+
+def create_new(directory: Path, year: int, number: int) -> Path:
+    """Write a template for a new proposal (`kb new`); never overwrite an existing file."""
+    path = directory / relative_path(year, number)
+    write_new(path, render_template(year, number, year_to_era(year)))
     return path
 
 

@@ -76,6 +76,8 @@ class ImportReport:
     conflicts: list[Conflict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: bool = False
+    # `kb check`'s problems in the files written (filled by kb.pipeline): shown, but the import stands
+    check_problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -223,8 +225,14 @@ def expand_inputs(inputs: Iterable[Path]) -> list[Path]:
     return out
 
 
-def plan_import(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None) -> ImportReport:
-    """Read every input and work out every file change; writes nothing."""
+def plan_import(
+    inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None, fresh: bool = False
+) -> ImportReport:
+    """Read every input and work out every file change; writes nothing.
+
+    `fresh` plans every file as new, as if `out_dir` were empty (`kb new --from`, which then
+    refuses a file that exists instead of merging into it).
+    """
     report = ImportReport()
     incoming: dict[Path, list[tuple[Sheet, str]]] = {}
     for path in expand_inputs(inputs):
@@ -249,16 +257,18 @@ def plan_import(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, u
                 report.warnings.append(f"{where}: 提案 {sheet.proposal.id}: {note}")
     for target, sheets in incoming.items():
         sheets.sort(key=lambda item: STAGE_ORDER.index(item[0].stage))
-        change = _plan_file(target, sheets, force=force, report=report)
+        change = _plan_file(target, sheets, force=force, report=report, fresh=fresh)
         if change is not None:
             report.files.append(change)
     return report
 
 
-def _plan_file(target: Path, sheets: list[tuple[Sheet, str]], *, force: bool, report: ImportReport) -> FileChange | None:
+def _plan_file(
+    target: Path, sheets: list[tuple[Sheet, str]], *, force: bool, report: ImportReport, fresh: bool = False
+) -> FileChange | None:
     old_text = None
     current: Proposal | None = None
-    if target.exists():
+    if target.exists() and not fresh:
         old_text = target.read_text(encoding="utf-8")
         try:
             current = parse_file(target)

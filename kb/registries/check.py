@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from kb.core.models import Proposal, ProposalFile
 from kb.core.problems import Problem
+from kb.core.suggest import maybe, nearest
 from kb.core.vocab import field_label
 from kb.registries.names import NameProblem, name_key
 from kb.registries.periods import proposal_period
@@ -58,6 +59,12 @@ def name_problems(proposal: Proposal, registries: Registries) -> list[tuple[str,
             registries.ministries.resolve(name, period)
         except NameProblem as exc:
             found.append((path, str(exc)))
+    allowed = registries.policy_fields.allowed(proposal.year)
+    if proposal.policy_field and allowed and proposal.policy_field not in allowed:
+        hint = maybe(nearest(proposal.policy_field, allowed, n=2, cutoff=0.4))
+        found.append(
+            ("policy_field", f"「{proposal.policy_field}」は {proposal.year} 年の提案分野にありません{hint}。使える値: {'、'.join(allowed)}")
+        )
     return found
 
 

@@ -1,4 +1,4 @@
-"""Both registries, loaded once per data folder, with the problems found in their files."""
+"""The registries (local governments, ministries, 提案分野), loaded once per data folder, with their files' problems."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from kb.core.problems import Problem
 from kb.registries.localgov import LocalGovernmentRegistry
 from kb.registries.localgov_data import load_local_governments
 from kb.registries.ministries import MinistryRegistry, load_ministries
+from kb.registries.policy_fields import PolicyFields, load_policy_fields
 
 
 @dataclass(frozen=True)
 class Registries:
     local_governments: LocalGovernmentRegistry
     ministries: MinistryRegistry
+    policy_fields: PolicyFields
     problems: tuple[Problem, ...]
 
 
@@ -24,7 +26,8 @@ class Registries:
 def _load(directory: Path, stamp: tuple[float, ...]) -> Registries:  # stamp: files' mtimes, the cache key
     local_governments, lg_problems = load_local_governments(directory)
     ministries, m_problems = load_ministries(directory)
-    return Registries(local_governments, ministries, tuple(lg_problems + m_problems))
+    policy_fields, f_problems = load_policy_fields(directory)
+    return Registries(local_governments, ministries, policy_fields, tuple(lg_problems + m_problems + f_problems))
 
 
 def load_registries(directory: Path | None = None) -> Registries:

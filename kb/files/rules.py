@@ -1,0 +1,89 @@
+"""Checks of one proposal file against itself: what the parser cannot see field by field.
+
+Each rule takes the parsed files and returns problems at the line of the field concerned
+(`ProposalFile.lines`), with the allowed values or range in the message. They run in
+`kb check` and `kb build` (`kb.pipeline.CHECKS`), also on files that parsed with problems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from kb.core.models import ProposalFile, latest_stage
+from kb.core.problems import Problem
+from kb.core.vocab import REQUIRED_SECTIONS, SECTION_ORDER, era_to_year, field_label, year_to_era
+
+
+def era_matches_year(files: Sequence[ProposalFile]) -> list[Problem]:
+    """`era: 令和7年` beside `year: 2024` — one of them is wrong."""
+    problems = []
+    for f in files:
+        p = f.proposal
+        year = era_to_year(p.era)
+        if year is None:
+            message = f"和暦は「令和6年」「平成26年」の形で書いてください（「{p.era}」。{p.year} 年なら「{year_to_era(p.year)}」）"
+        elif year != p.year:
+            message = f"和暦「{p.era}」は {year} 年です。年「{p.year}」なら「{year_to_era(p.year)}」です。どちらかを直してください"
+        else:
+            continue
+        problems.append(Problem(f.where, f.line("era"), field_label("era"), message))
+    return problems
+
+
+def required_sections(files: Sequence[ProposalFile]) -> list[Problem]:
+    """Sections every sheet of the file's stage prints; one that is missing was forgotten or lost."""
+    problems = []
+    for f in files:
+        stage = latest_stage(f.proposal)
+        present = f.proposal.sections
+        for key in REQUIRED_SECTIONS[stage]:
+            if key in present:
+                continue
+            later = [k for k in SECTION_ORDER[SECTION_ORDER.index(key) + 1 :] if k in present]
+            line = f.line(f"sections.{later[0].column}") if later else max(f.lines.values(), default=1)
+            message = (
+                f"「## {key.value}」の節がありません。段階「{stage.value}」の提案には必要です"
+                "（公表された内容がないときは「—」と書きます）"
+            )
+            problems.append(Problem(f.where, line, key.value, message))
+    return problems
+
+
+def sheet_ministry_listed(files: Sequence[ProposalFile]) -> list[Problem]:
+    """The ministry that answered the sheet is one of the proposal's ministries."""
+    problems = []
+    for f in files:
+        p = f.proposal
+        if p.sheet_ministry and p.sheet_ministry not in p.ministries:
+            message = (
+                f"回答府省「{p.sheet_ministry}」が制度の所管・関係府省（{'、'.join(p.ministries)}）にありません。"
+                "ministries に足すか、sheet_ministry を直してください"
+            )
+            problems.append(Problem(f.where, f.line("sheet_ministry"), field_label("sheet_ministry"), message))
+    return problems
+
+
+def decision_window(year: int) -> tuple[dt.date, dt.date]:
+    """When the 対応方針 of a year's proposals can be decided: that year's summer to the next year's end.
+
+    Decided in late December as a rule; H26 (2014) was decided on 2015-01-30.
+    """
+    return dt.date(year, 6, 1), dt.date(year + 1, 12, 31)
+
+
+def decision_date_in_range(files: Sequence[ProposalFile]) -> list[Problem]:
+    """A 閣議決定日 outside its year's window is a typo (2042 for 2024, 平成 for 令和)."""
+    problems = []
+    for f in files:
+        p = f.proposal
+        if p.decision is None or p.decision.date is None:
+            continue
+        first, last = decision_window(p.year)
+        if not first <= p.decision.date <= last:
+            message = f"{p.year} 年の提案の閣議決定日は {first} 〜 {last} の範囲です（「{p.decision.date}」）"
+            problems.append(Problem(f.where, f.line("decision.date"), field_label("decision.date"), message))
+    return problems
+
+
+RULES = (era_matches_year, required_sections, sheet_ministry_listed, decision_date_in_range)
