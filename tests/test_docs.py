@@ -60,6 +60,11 @@ def test_schema_doc_is_generated_from_metadata() -> None:
     assert status == 0, "docs/schema.md differs from site/metadata.yml: run .venv/bin/cog -r docs/schema.md"
 
 
+def test_format_doc_fault_table_is_generated_from_the_cases() -> None:
+    status = Cog().main(["cog", "--check", str(REPO / "docs" / "format.md")])
+    assert status == 0, "docs/format.md differs from tests/fixtures/editor_faults/cases.yaml: run .venv/bin/cog -r docs/format.md"
+
+
 def test_commands_are_documented() -> None:
     docs = "\n".join(p.read_text(encoding="utf-8") for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
     commands = getattr(typer.main.get_command(app), "commands", {})  # a group's; typer ships its own click

@@ -11,7 +11,7 @@ from kb.files.check import check_paths
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
 
 FAULTS: list[tuple[str, list[tuple[int, str, str]]]] = [
-    ("yaml_syntax", [(7, "front matter", "YAML の書き方が正しくありません: did not find expected ',' or ']'")]),
+    ("yaml_syntax", [(7, "front matter", "YAML の書き方が正しくありません: [ で始めたリストが ] で閉じられていません")]),
     ("no_front_matter", [(1, "front matter", "ファイルの先頭に「---」で囲んだ front matter (YAML) がありません")]),
     ("missing_title", [(1, "title（提案事項）", "必須の項目がありません")]),
     ("number_not_integer", [(4, "number（管理番号）", "整数で書いてください（「七十一」）")]),

@@ -37,7 +37,7 @@ def test_every_registered_law_id_says_how_it_was_checked() -> None:
         ("id_malformed.yaml", 2, "statutes[0].id", "「Local Tax」は使えません。e-Gov の法令ID（例: 425AC0000000027）か、法令IDが分からないときは英小文字・数字・ハイフンの名前（例: security-policy-guideline）"),
         ("key_unknown.yaml", 8, "statutes[0].url", "知らない項目です（使える項目: id, title, short, kind, number, bill, parent, aliases, issuer, note, checked）"),
         ("title_missing.yaml", 2, "statutes[0].title", "必須の項目がありません（正式な題名）"),
-        ("yaml_syntax.yaml", 4, "YAML", "YAML の書き方が正しくありません: did not find expected ',' or ']'"),  # libyaml's words (kb.core.yamlio)
+        ("yaml_syntax.yaml", 4, "YAML", "YAML の書き方が正しくありません: [ で始めたリストが ] で閉じられていません"),  # libyaml's words, explained (kb.core.yamlio)
     ],
 )
 def test_broken_registry_entry_is_reported_with_line_and_field(fixture: str, line: int, field: str, message: str) -> None:

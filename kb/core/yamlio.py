@@ -35,6 +35,28 @@ Loader.yaml_implicit_resolvers = {
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# libyaml's words for the mistakes editors make, in Japanese (the original follows for anything else).
+YAML_PROBLEMS: dict[str, str] = {
+    "mapping values are not allowed in this context": "1行に「:」が2つあるか、字下げがずれています。値に「: 」を含めるなら全体を \"…\" で囲んでください",
+    "mapping values are not allowed here": "1行に「:」が2つあるか、字下げがずれています。値に「: 」を含めるなら全体を \"…\" で囲んでください",
+    "did not find expected key": "字下げがそろっていないか、「キー: 値」の形になっていない行があります",
+    "did not find expected ',' or ']'": "[ で始めたリストが ] で閉じられていません",
+    "did not find expected ',' or '}'": "{ で始めた値が } で閉じられていません",
+    "found unexpected end of stream": "引用符（\" または '）が閉じられていません",
+    "found character that cannot start any token": "行頭のタブ、または値の先頭の @ ` などの記号は使えません（字下げは半角空白で、記号で始まる値は \"…\" で囲みます）",
+    "found undefined alias": "* で始まる値は使えません（YAML の別名）。文字どおり書くなら \"…\" で囲んでください",
+    "could not find expected ':'": "「キー: 値」の「:」がない行があります",
+    "did not find expected '-' indicator": "リストの字下げがそろっていません（「- 」の位置を合わせてください）",
+    "found a tab character that violates indentation": "字下げにタブが使われています。半角空白にしてください",
+    "found duplicate anchor": "& で始まる値は使えません（YAML の錨）",
+}
+
+
+def yaml_problem(reason: str) -> str:
+    """An editor's explanation of a YAML syntax error, in Japanese."""
+    explained = YAML_PROBLEMS.get(reason)
+    return explained if explained else f"書き方を確かめてください（YAML の原文: {reason}）"
+
 
 @dataclass(frozen=True)
 class YamlDocument:
@@ -85,7 +107,7 @@ def load(text: str, where: str, *, field: str = "YAML", first_line: int = 1) -> 
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark else first_line
         reason = getattr(exc, "problem", None) or str(exc)
-        raise ProblemError([Problem(where, line, field, f"YAML の書き方が正しくありません: {reason}")]) from None
+        raise ProblemError([Problem(where, line, field, f"YAML の書き方が正しくありません: {yaml_problem(reason)}")]) from None
     finally:
         loader.dispose()
     return YamlDocument(data, node_lines(node, first_line))

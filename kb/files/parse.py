@@ -15,6 +15,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
+from annotated_types import Ge, Le
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -39,6 +40,18 @@ FRONT_MATTER_KEYS = [k for k in Proposal.model_fields if k not in ("sections", "
 _md = MarkdownIt("commonmark").use(front_matter_plugin).disable("inline")
 
 
+def _bounds(err: ErrorDetails) -> str:
+    """`2014〜2100 の範囲` for a field with both bounds, `1 以上` for one."""
+    field = Proposal.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+    lo = next((m.ge for m in field.metadata if isinstance(m, Ge)), None) if field else None
+    hi = next((m.le for m in field.metadata if isinstance(m, Le)), None) if field else None
+    if lo is not None and hi is not None:
+        return f"{lo}〜{hi} の範囲"
+    if lo is not None:
+        return f"{lo} 以上"
+    return f"{hi} 以下" if hi is not None else "正しい範囲"
+
+
 def _pydantic_message(err: ErrorDetails) -> str:
     kind = err["type"]
     if err.get("input", "") is None:
@@ -58,7 +71,7 @@ def _pydantic_message(err: ErrorDetails) -> str:
     if kind in ("too_short", "string_too_short"):
         return "空です。少なくとも1つ書いてください"
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f"範囲外の値です（「{err.get('input')}」）"
+        return f"範囲外の値です（「{err.get('input')}」）。{_bounds(err)}で書いてください"
     if kind.startswith("date"):
         return f"日付は YYYY-MM-DD で書いてください（「{err.get('input')}」）"
     if kind in ("model_type", "dict_type"):

@@ -8,9 +8,11 @@ Each rule takes the parsed files and returns problems at the line of the field c
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Sequence
 
-from kb.core.models import ProposalFile, latest_stage
+from kb.core.models import Proposal, ProposalFile, latest_stage
 from kb.core.problems import Problem
 from kb.core.vocab import REQUIRED_SECTIONS, SECTION_ORDER, era_to_year, field_label, year_to_era
 
@@ -86,4 +88,30 @@ def decision_date_in_range(files: Sequence[ProposalFile]) -> list[Problem]:
     return problems
 
 
-RULES = (era_matches_year, required_sections, sheet_ministry_listed, decision_date_in_range)
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
+
+
+def _text_fields(p: Proposal) -> list[tuple[str, str]]:
+    """(front-matter path, value) of every text an editor types in the front matter."""
+    fields = [("title", p.title), ("era", p.era), ("policy_field", p.policy_field), ("theme", p.theme)]
+    fields += [("sheet_ministry", p.sheet_ministry)]
+    for key in ("proponents", "co_proponents", "ministries"):
+        fields += [(f"{key}.{i}", name) for i, name in enumerate(getattr(p, key))]
+    for i, s in enumerate(p.sources):
+        fields += [(f"sources.{i}.title", s.title), (f"sources.{i}.ministry", s.ministry)]
+    return [(path, value) for path, value in fields if value]
+
+
+def no_halfwidth_kana(files: Sequence[ProposalFile]) -> list[Problem]:
+    """ﾃﾞｼﾞﾀﾙ庁 would become a name of its own in the database: names are stored as written."""
+    problems = []
+    for f in files:
+        for path, value in _text_fields(f.proposal):
+            if _HALFWIDTH_KANA.search(value):
+                fixed = unicodedata.normalize("NFKC", value)
+                message = f"半角カナが使われています: 「{value}」→「{fixed}」と全角で書いてください"
+                problems.append(Problem(f.where, f.line(path), field_label(path), message))
+    return problems
+
+
+RULES = (era_matches_year, required_sections, sheet_ministry_listed, decision_date_in_range, no_halfwidth_kana)
