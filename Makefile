@@ -28,9 +28,9 @@ check: $(STAMP)
 	$(BIN)/kb fmt --check proposals
 
 # The proposal files first (make check: kb check, kb fmt --check), then generated docs
-# (regenerate with: $(BIN)/cog -r docs/schema.md), then types, then the tests.
+# (regenerate with: $(BIN)/cog -r docs/schema.md docs/format.md), then types, then the tests.
 test: $(STAMP) check
-	$(BIN)/cog --check docs/schema.md
+	$(BIN)/cog --check docs/schema.md docs/format.md
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

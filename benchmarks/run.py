@@ -77,6 +77,23 @@ def commit() -> str:
     return rev + (" + uncommitted changes" if dirty else "")
 
 
+def check_changed(corpus: Path) -> dict[str, float]:
+    """`kb check --changed HEAD` after one edit, in the corpus made a git repository (what a pull request runs)."""
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "-C", str(corpus)]
+    if not (corpus / ".git").exists():
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "corpus"], check=True)
+    edited = iter_proposal_files([corpus])[0]
+    original = edited.read_bytes()
+    try:
+        edited.write_bytes(original + EDIT_MARK.encode())
+        runs = [child([KB, "check", "--changed", "HEAD", str(corpus)], "kb check --changed") for _ in range(INCREMENTAL_SAMPLES)]
+    finally:
+        edited.write_bytes(original)
+    return {"wall_s": sorted(r.seconds for r in runs)[len(runs) // 2], "max_rss_mb": max(r.max_rss_mb for r in runs)}
+
+
 def ensure_corpus(n: int, work: Path) -> Path:
     """The corpus of size n, generated once per seed and kept (a marker file says it is complete)."""
     out = work / f"corpus-{n}"
@@ -196,6 +213,8 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
         print(f"[{n}] kb check", flush=True)
         run_ = child([KB, "check", str(corpus)], "kb check")
         result["kb check"] = {"wall_s": run_.seconds, "max_rss_mb": run_.max_rss_mb}
+        print(f"[{n}] kb check --changed (one file edited)", flush=True)
+        result["kb check --changed"] = check_changed(corpus)
     if n in args.http_sizes:
         print(f"[{n}] search in process", flush=True)
         result["search in process"] = {q: search.query_times(db, q) for q in QUERIES.values()}

@@ -68,3 +68,16 @@ def test_kb_check_fails_on_a_broken_registry_and_names_the_data_file(tmp_path: P
     assert f"local_governments.csv:{line}: code: 検査数字が合いません（「041008」）" in result.output
     # 仙台市 is gone from the broken list, so the real proposals naming it are reported too
     assert "「仙台市」は地方公共団体の一覧にありません" in result.output
+
+
+def test_missing_data_folder_is_one_problem_in_japanese_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reported: a hook installed in another repository ran `kb check` with no data/ and crashed."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(app, ["check", str(Path(__file__).parent / "fixtures" / "corpus")])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.splitlines()
+    assert lines[0].endswith("登録簿のフォルダがありません（別の場所にあるなら環境変数 KB_DATA_DIR で指定してください）")
+    assert lines[-1] == "1 件の問題があります"

@@ -27,7 +27,8 @@ def _git(args: list[str], cwd: Path) -> list[str]:
 def changed_files(ref: str, paths: Iterable[str | Path]) -> list[Path]:
     """Proposal files under `paths` that differ from `ref` or are new, as paths under those folders."""
     roots = [Path(p) for p in paths]
-    top = Path(_git(["rev-parse", "--show-toplevel"], Path.cwd())[0])
+    first = roots[0] if roots else Path.cwd()
+    top = Path(_git(["rev-parse", "--show-toplevel"], first if first.is_dir() else first.parent)[0])
     listed = _git(["diff", "--name-only", "--diff-filter=d", ref, "--"], top)
     listed += _git(["ls-files", "--others", "--exclude-standard"], top)
     found: set[Path] = set()

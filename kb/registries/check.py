@@ -72,6 +72,8 @@ def registry_problems(files: Sequence[ProposalFile]) -> list[Problem]:
     """The check: faults in the registry files themselves, then every unresolved name in every file."""
     registries = load_registries()
     problems = list(registries.problems)
+    if not registries.usable:
+        return problems
     for f in files:
         found = name_problems(f.proposal, registries)
         problems += [Problem(f.where, f.line(field), field_label(field), message) for field, message in found]

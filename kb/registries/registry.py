@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from kb.core.paths import data_dir
-from kb.core.problems import Problem
+from kb.core.paths import DATA_DIR_ENV, data_dir
+from kb.core.problems import Problem, display_path
 from kb.registries.localgov import LocalGovernmentRegistry
 from kb.registries.localgov_data import load_local_governments
 from kb.registries.ministries import MinistryRegistry, load_ministries
@@ -20,6 +20,7 @@ class Registries:
     ministries: MinistryRegistry
     policy_fields: PolicyFields
     problems: tuple[Problem, ...]
+    usable: bool = True  # False: the data folder is missing, so no name can be checked
 
 
 @lru_cache(maxsize=4)
@@ -31,7 +32,13 @@ def _load(directory: Path, stamp: tuple[float, ...]) -> Registries:  # stamp: fi
 
 
 def load_registries(directory: Path | None = None) -> Registries:
-    """Cached while the files are unchanged: `kb check` and `kb build` both need them in one run."""
+    """Cached while the files are unchanged: `kb check` and `kb build` both need them in one run.
+
+    A missing folder is one problem (and empty registries), not an error per file and per name.
+    """
     directory = (directory or data_dir()).resolve()
+    if not directory.is_dir():
+        missing = Problem(display_path(directory), 0, "データ", f"登録簿のフォルダがありません（別の場所にあるなら環境変数 {DATA_DIR_ENV} で指定してください）")
+        return Registries(LocalGovernmentRegistry([]), MinistryRegistry([]), PolicyFields(), (missing,), usable=False)
     stamp = tuple(p.stat().st_mtime for p in sorted(directory.glob("*")) if p.is_file())
     return _load(directory, stamp)
