@@ -329,13 +329,11 @@ def parse_text(text: str, path: str | Path | None = None) -> Proposal:
 
 
 def read_document(path: str | Path) -> ProposalFile:
-    """Read and parse one file (UTF-8), with its front-matter lines."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ProblemError([Problem(display_path(path), 1, "ファイル", "UTF-8 で保存してください")]) from None
-    return parse_document(text, path)
+    """Read and parse one file (UTF-8), with its front-matter lines; ProblemError on any problem."""
+    located, problems = read_lenient(path)
+    if problems or located is None:
+        raise ProblemError(problems)
+    return located
 
 
 def read_lenient(path: str | Path) -> tuple[ProposalFile | None, list[Problem]]:
