@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from kb.core.models import proposal_id
 from kb.core.paths import data_dir
 from kb.core.problems import Problem, ProblemError, display_path
-from kb.db.build import build as build_database
 from kb.db.result import BuildResult
 from kb.db.schema import BuildStep
 from kb.files import fmt as files_fmt
@@ -71,7 +70,12 @@ def build(
     full: bool = False,
     jobs: int | None = None,
 ) -> BuildResult:
-    """`kb build`: check, then write the database atomically (incrementally when it can)."""
+    """`kb build`: check, then write the database atomically (incrementally when it can).
+
+    The build (and sqlite-utils) is loaded here, not at the top, so `kb check` starts faster.
+    """
+    from kb.db.build import build as build_database
+
     return build_database(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs)
 
 

@@ -11,3 +11,13 @@ REPO = Path(__file__).parent.parent
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def registry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The registries' cache of this test run, not the user's (kb.registries.registry.cache_dir)."""
+    import os
+
+    path = tmp_path_factory.mktemp("registry-cache")
+    os.environ["KB_CACHE_DIR"] = str(path)
+    return path

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,3 +115,23 @@ def test_ministries_have_the_years_the_issue_names() -> None:
     assert {"内閣官房", "内閣府", "復興庁", "警察庁", "金融庁", "消費者庁", "総務省", "法務省", "外務省", "財務省",
             "文部科学省", "厚生労働省", "農林水産省", "経済産業省", "国土交通省", "環境省", "防衛省",
             "個人情報保護委員会", "原子力規制委員会", "消防庁", "林野庁", "水産庁", "観光庁", "気象庁"} <= set(ministries)  # fmt: skip
+
+
+def test_registries_are_cached_between_runs_and_rebuilt_when_a_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb.registries import registry
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    registry._load.cache_clear()
+    first = registry.load_registries(data)
+    assert len(list((tmp_path / "cache").glob("registries-*.pickle"))) == 1
+    registry._load.cache_clear()  # a new process: only the file cache is left
+    again = registry.load_registries(data)
+    assert again == first and again is not first
+    ministries = data / "ministries.yaml"
+    ministries.write_text(ministries.read_text(encoding="utf-8") + "\n# 変更\n", encoding="utf-8")
+    registry._load.cache_clear()
+    registry.load_registries(data)
+    assert len(list((tmp_path / "cache").glob("registries-*.pickle"))) == 2
+    assert not list((tmp_path / "cache").glob(".registries.*"))  # no temporary file left behind

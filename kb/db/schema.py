@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Protocol
 
 from kb.core.models import Proposal
+
+if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check` (start-up time)
+    import sqlite_utils
 
 DB_NAME = "kb"  # the name Datasette mounts the database under; templates and metadata are keyed by it
 

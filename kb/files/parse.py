@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from annotated_types import Ge, Le
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
-from annotated_types import Ge, Le
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,12 +27,63 @@ class Registries:
     usable: bool = True  # False: the data folder is missing, so no name can be checked
 
 
-@lru_cache(maxsize=4)
-def _load(directory: Path, stamp: tuple[float, ...]) -> Registries:  # stamp: files' mtimes, the cache key
+CACHE_ENV = "KB_CACHE_DIR"
+# The code whose change changes what loading gives: a cache made by other code is never used.
+_CODE = [*sorted(Path(__file__).parent.glob("*.py")), Path(__file__).parents[1] / "search" / "textnorm.py"]
+
+
+def cache_dir() -> Path:
+    """Where loaded registries are kept between runs: $KB_CACHE_DIR, else the user's cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bunken-kb"
+
+
+def _cache_key(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr((str(directory), stamp, str(Path.cwd()))).encode())  # cwd: problems name files relative to it
+    for path in _CODE:
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _build(directory: Path) -> Registries:
     local_governments, lg_problems = load_local_governments(directory)
     ministries, m_problems = load_ministries(directory)
     policy_fields, f_problems = load_policy_fields(directory)
     return Registries(local_governments, ministries, policy_fields, tuple(lg_problems + m_problems + f_problems))
+
+
+@lru_cache(maxsize=4)
+def _load(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> Registries:
+    """Built once per process; between processes from a pickle keyed by the files, the code and cwd.
+
+    Building the name index (every name through the search normalisation) is most of a one-file
+    `kb check --changed`; the pickle loads in a few milliseconds. The cache is the user's own
+    folder, written atomically; anything wrong with it (missing, stale, unreadable, not writable)
+    only means building again.
+    """
+    path = cache_dir() / f"registries-{_cache_key(directory, stamp)}.pickle"
+    try:
+        with path.open("rb") as f:
+            cached = pickle.load(f)
+        if isinstance(cached, Registries):
+            return cached
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    registries = _build(directory)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".registries.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(registries, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass
+    return registries
 
 
 def load_registries(directory: Path | None = None) -> Registries:
@@ -40,5 +95,5 @@ def load_registries(directory: Path | None = None) -> Registries:
     if not directory.is_dir():
         missing = Problem(display_path(directory), 0, "データ", f"登録簿のフォルダがありません（別の場所にあるなら環境変数 {DATA_DIR_ENV} で指定してください）")
         return Registries(LocalGovernmentRegistry([]), MinistryRegistry([]), PolicyFields(), (missing,), usable=False)
-    stamp = tuple(p.stat().st_mtime for p in sorted(directory.glob("*")) if p.is_file())
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*")) if p.is_file())
     return _load(directory, stamp)

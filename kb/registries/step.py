@@ -17,9 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from kb.core.models import Proposal
 from kb.core.paths import data_dir
@@ -29,6 +27,9 @@ from kb.registries.ministries import Ministry, MinistryRegistry
 from kb.registries.names import NameProblem
 from kb.registries.periods import Period, attribute_day, proposal_period, year_period
 from kb.registries.registry import Registries, load_registries
+
+if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check` (start-up time)
+    import sqlite_utils
 
 
 def _resolve_body(registry: LocalGovernmentRegistry, name: str, period: Period | None) -> LocalGovernment | None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from kb.core.models import Proposal
 from kb.db.parallel import map_items
@@ -20,6 +18,9 @@ from kb.db.schema import Step
 from kb.statutes.egov import law_url
 from kb.statutes.extract import PartCitation, extract_proposal
 from kb.statutes.registry import Registry, Statute, load_registry, registry_path
+
+if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check` (start-up time)
+    import sqlite_utils
 
 STATUTE_COLUMN = "statutes"  # on proposals: JSON array of the display names of the statutes cited
 
