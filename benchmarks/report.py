@@ -44,9 +44,18 @@ def table(header: list[str], rows: list[list[str]], right: int = 1) -> str:
     return "\n".join(lines)
 
 
+STEP_PREFIXES = ("kb.", "step ")  # a build step's phase: `step registries` (older results: its function's path)
+
+
+def is_step(name: str) -> bool:
+    return name.startswith(STEP_PREFIXES)
+
+
 def phase_label(name: str) -> str:
     if name.startswith("kb."):
         return f"{name.split('.')[1]} step"
+    if name.startswith("step "):
+        return f"{name.removeprefix('step ')} step"
     return name
 
 
@@ -107,14 +116,18 @@ def build_table(results: dict[str, Any]) -> str:
 
 def phases_table(results: dict[str, Any]) -> str:
     sizes = list(results["sizes"])
-    names: list[str] = []
+    labels: list[str] = []
     for r in results["sizes"].values():
         for name in r["full build"]["phases"]:
-            if name not in names:
-                names.append(name)
+            if phase_label(name) not in labels:
+                labels.append(phase_label(name))
+
+    def seconds(size: str, label: str) -> float:
+        return sum(v for name, v in results["sizes"][size]["full build"]["phases"].items() if phase_label(name) == label)
+
     rows = [["Python start and imports", *[s(r["full build"]["import_s"]) for r in results["sizes"].values()]]]
-    for name in names:
-        rows.append([phase_label(name), *[s(results["sizes"][k]["full build"]["phases"].get(name, 0.0)) for k in sizes]])
+    for label in labels:
+        rows.append([label, *[s(seconds(k, label)) for k in sizes]])
     rows.append(["**total (wall clock)**", *[f"**{s(results['sizes'][k]['full build']['wall_s'])}**" for k in sizes]])
     return table(["phase", *[f"{n(k)} proposals" for k in sizes]], rows)
 
@@ -155,7 +168,7 @@ def incremental_table(results: dict[str, Any]) -> str:
             for group, phases in INCREMENTAL_GROUPS.items():
                 value = statistics.median(
                     sum(x["phases"].get(p, 0.0) for p in phases)
-                    + (sum(v for k, v in x["phases"].items() if k.startswith("kb.")) if group.startswith("update") else 0.0)
+                    + (sum(v for k, v in x["phases"].items() if is_step(k)) if group.startswith("update") else 0.0)
                     for x in samples
                 )
                 groups.append(s(value))
@@ -279,7 +292,7 @@ def targets(results: dict[str, Any]) -> tuple[str, str]:
         full, floor = r["full build"], r["floor"]
         ratio = full["wall_s"] / floor["floor_s"]
         phases = full["phases"]
-        steps = {k: v for k, v in phases.items() if k.startswith("kb.")}
+        steps = {k: v for k, v in phases.items() if is_step(k)}
         biggest = max(phases, key=phases.get)
         one = r.get("full build, one process")
         rows.append(

@@ -29,7 +29,7 @@ def fingerprint(steps: Sequence[BuildStep]) -> str:
 def run_steps(db: sqlite_utils.Database, proposals: list[Proposal], steps: Iterable[BuildStep], clock: Clock) -> None:
     for step in steps:
         step.run(db, proposals)
-        clock.lap(step.name)
+        clock.lap(f"step {step.name}")
 
 
 def populate(
