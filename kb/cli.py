@@ -69,6 +69,8 @@ def fmt(
         _err(str(problem))
     for path in changed:
         typer.echo(f"{'整形が必要' if check_only else '整形しました'}: {path}")
+    if problems:
+        _err(f"{len(problems)} 件の問題があります。読めなかった所のあるファイルは整形していません（kb check の指摘を直してください）")
     if problems or (check_only and changed):
         raise typer.Exit(1)
 

@@ -19,8 +19,8 @@ from kb.db.result import BuildResult
 from kb.db.schema import BuildStep
 from kb.files import fmt as files_fmt
 from kb.files import rules
-from kb.files.changed import changed_files
-from kb.files.check import Check, CheckResult, check_paths, duplicate_ids, ids_taken_elsewhere
+from kb.files.changed import changed_files, clashes_with_unchanged
+from kb.files.check import Check, CheckResult, check_paths, duplicate_ids
 from kb.files.store import write_new
 from kb.registries import check as registry_check
 from kb.registries import step as registry_step
@@ -53,11 +53,15 @@ def check(paths: Iterable[str | Path], checks: Iterable[Check] = CHECKS, *, chan
     roots = list(paths)
     if changed is None:
         return check_paths(roots, checks)
-    return check_paths(changed_files(changed, roots), [*checks, ids_taken_elsewhere(roots)])
+    present = [r for r in roots if Path(r).exists()]
+    result = check_paths(changed_files(changed, present), [*checks, clashes_with_unchanged(present)])
+    missing = [Problem(display_path(r), 0, "ファイル", "ファイルがありません") for r in roots if not Path(r).exists()]
+    result.problems = sorted(result.problems + missing)
+    return result
 
 
 def fmt(paths: Iterable[str | Path], *, check_only: bool = False) -> tuple[list[Path], list[Problem]]:
-    """`kb fmt`: canonical layout for the files that are free of problems."""
+    """`kb fmt`: canonical layout for every file that parsed completely (one with parse problems is left alone)."""
     return files_fmt.format_paths(paths, check_only=check_only, checks=CHECKS)
 
 

@@ -60,3 +60,39 @@ def test_changed_with_an_unknown_ref_says_so_in_japanese(repo: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--changed", "no-such-ref", "proposals"])
     assert result.exit_code == 2
     assert "が失敗しました" in result.output and "no-such-ref" in result.output
+
+
+def test_changed_finds_files_in_folders_with_japanese_names(repo: Path) -> None:
+    """Reported: git quotes non-ASCII paths, and a file under 提案/ was dropped without a word."""
+    shutil.copytree(repo / "proposals", repo / "提案")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "japanese folder")
+    (repo / "提案" / "2023" / "0009.md").write_bytes(BROKEN.read_bytes())
+    result = CliRunner().invoke(app, ["check", "--changed", "HEAD", "提案"])
+    assert result.exit_code == 1
+    assert {line.split(":")[0] for line in result.output.splitlines()[:-1]} == {"提案/2023/0009.md"}
+
+
+def test_changed_finds_a_clash_with_an_unchanged_file_in_a_nested_year_folder(repo: Path) -> None:
+    """Reported: only <root>/<year>/<NNNN>.md was looked at, not archive/<year>/<NNNN>.md."""
+    (repo / "proposals" / "archive").mkdir()
+    shutil.move(repo / "proposals" / "2023", repo / "proposals" / "archive" / "2023")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "archive")
+    (repo / "proposals" / "2023").mkdir()
+    shutil.copy(repo / "proposals" / "archive" / "2023" / "0001.md", repo / "proposals" / "2023" / "0001.md")
+    result = CliRunner().invoke(app, ["check", "--changed", "HEAD", "proposals"])
+    assert result.exit_code == 1
+    assert "提案 2023-0001 は proposals/archive/2023/0001.md にもあります" in result.output
+
+
+def test_changed_with_a_missing_folder_says_so(repo: Path) -> None:
+    """Reported: a mistyped folder gave 「OK: 0 件」 and exit 0."""
+    result = CliRunner().invoke(app, ["check", "--changed", "HEAD", "no-such-folder"])
+    assert result.exit_code == 1
+    assert "no-such-folder: ファイル: ファイルがありません" in result.output
+
+
+def test_changed_refuses_a_ref_that_looks_like_an_option(repo: Path) -> None:
+    result = CliRunner().invoke(app, ["check", "--changed=--output=/tmp/kb-x", "proposals"])
+    assert result.exit_code == 2 and not Path("/tmp/kb-x").exists()

@@ -235,7 +235,7 @@ def test_contributing_quotes_the_messages_kb_check_prints(tmp_path: Path) -> Non
         _edited(valid, 3, ("date: 2024-12-24", "date: 2042-12-24"), ("policy_field: 11_総務", "policy_field: 99_宇宙")),
     )
     subprocess.run([str(KB), "new", "2025", "12"], cwd=tmp_path, check=True, capture_output=True)
-    fixtures = [FIXTURES / "broken", FIXTURES / "broken_path", FIXTURES / "registries" / "typos"]
+    fixtures = [FIXTURES / "broken", FIXTURES / "broken_path", FIXTURES / "registries" / "typos", FIXTURES / "editor_faults" / "section_missing"]
     printed = ""
     for paths in (["proposals"], [str(path) for path in fixtures]):  # apart: the fixtures share the id 2024-0071
         done = subprocess.run([str(KB), "check", *paths], cwd=tmp_path, capture_output=True, text=True)

@@ -135,3 +135,33 @@ def test_registries_are_cached_between_runs_and_rebuilt_when_a_file_changes(tmp_
     registry.load_registries(data)
     assert len(list((tmp_path / "cache").glob("registries-*.pickle"))) == 2
     assert not list((tmp_path / "cache").glob(".registries.*"))  # no temporary file left behind
+
+
+def test_registry_cache_follows_content_even_when_size_and_time_are_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reported: the cache was keyed by size and mtime, so a same-size edit within a clock tick served old data."""
+    import os
+
+    from kb.registries import registry
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    ministries = data / "ministries.yaml"
+    text = ministries.read_text(encoding="utf-8")
+    registry._load.cache_clear()
+    before = registry.load_registries(data)
+    stat = ministries.stat()
+    ministries.write_text(text.replace("source: 外務省設置法", "source: 外務省設置令", 1), encoding="utf-8")  # same size
+    os.utime(ministries, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    registry._load.cache_clear()
+    after = registry.load_registries(data)
+    assert [m.source for m in after.ministries.entries if m.name == "外務省"] == ["外務省設置令"]
+    assert after != before
+
+
+def test_registry_cache_key_covers_all_the_code_that_loading_runs() -> None:
+    """Reported: a change in kb/core (messages, Problem) was not in the key, so old messages came back."""
+    from kb.registries import registry
+
+    names = {p.relative_to(Path(registry.__file__).parents[1]).as_posix() for p in registry.code_files()}
+    assert {"core/yamlio.py", "core/problems.py", "registries/localgov.py", "search/textnorm.py"} <= names

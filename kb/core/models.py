@@ -166,7 +166,8 @@ class ProposalFile:
 
     `lines` maps a dotted key path (`proponents.2`, `decision.date`) and each section heading
     (`sections.problems`) to its 1-based line, so a check that runs after parsing (registries,
-    cross-file) points at the line without re-reading.
+    cross-file) points at the line without re-reading; `misspelled.<column>` is the line of an unknown
+    heading that most likely meant that section.
     """
 
     path: Path

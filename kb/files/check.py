@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.core.models import Proposal, ProposalFile, relative_path
+from kb.core.models import Proposal, ProposalFile
 from kb.core.problems import Problem, display_path
 from kb.files.parse import read_lenient
 from kb.files.store import iter_proposal_files
@@ -45,27 +45,6 @@ def duplicate_ids(files: Sequence[ProposalFile]) -> list[Problem]:
         else:
             seen[pid] = f.path
     return problems
-
-
-def ids_taken_elsewhere(roots: Sequence[str | Path]) -> Check:
-    """A check for a partial run (`kb check --changed`): a file whose id an unchecked file under `roots` has.
-
-    The unchecked file is found by its path alone (`<year>/<管理番号>.md`), which the parser ties to its id.
-    """
-
-    def check(files: Sequence[ProposalFile]) -> list[Problem]:
-        checked = {f.path.resolve() for f in files}
-        problems = []
-        for f in files:
-            rel = relative_path(f.proposal.year, f.proposal.number)
-            for root in map(Path, roots):
-                other = root / rel
-                if other.is_file() and other.resolve() not in checked:
-                    message = f"提案 {f.proposal.id} は {display_path(other)} にもあります"
-                    problems.append(Problem(f.where, f.line("number"), "id", message))
-        return problems
-
-    return check
 
 
 def run_checks(files: Sequence[ProposalFile], checks: Iterable[Check]) -> list[Problem]:

@@ -162,9 +162,10 @@ def _body(tokens: list, lines: list[str], body_start: int, where: str):
             key = section_for_heading(text)
             if key is None:
                 current = None
-                problems.append(
-                    Problem(where, line, "見出し", f"知らない見出しです: 「{text}」{maybe(nearest(text, canonical, n=2, cutoff=0.4))}")
-                )
+                guesses = nearest(text, canonical, n=2, cutoff=0.4)
+                problems.append(Problem(where, line, "見出し", f"知らない見出しです: 「{text}」{maybe(guesses)}"))
+                if guesses:  # most likely that section, misspelled: `kb check` does not also call it missing
+                    section_lines.setdefault(f"misspelled.{SectionKey(guesses[0]).column}", line)
                 continue
             current = key
             if key in sections:

@@ -40,7 +40,7 @@ def required_sections(files: Sequence[ProposalFile]) -> list[Problem]:
         stage = latest_stage(f.proposal)
         present = f.proposal.sections
         for key in REQUIRED_SECTIONS[stage]:
-            if key in present:
+            if key in present or f"misspelled.{key.column}" in f.lines:  # reported as an unknown heading
                 continue
             later = [k for k in SECTION_ORDER[SECTION_ORDER.index(key) + 1 :] if k in present]
             line = f.line(f"sections.{later[0].column}") if later else max(f.lines.values(), default=1)

@@ -28,8 +28,12 @@ class Registries:
 
 
 CACHE_ENV = "KB_CACHE_DIR"
-# The code whose change changes what loading gives: a cache made by other code is never used.
-_CODE = [*sorted(Path(__file__).parent.glob("*.py")), Path(__file__).parents[1] / "search" / "textnorm.py"]
+_KB = Path(__file__).resolve().parents[1]
+
+
+def code_files() -> list[Path]:
+    """The code whose change may change what loading gives (all of kb/, as the build's fingerprint)."""
+    return sorted(_KB.rglob("*.py"))
 
 
 def cache_dir() -> Path:
@@ -39,11 +43,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bunken-kb"
 
 
-def _cache_key(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> str:
+def _cache_key(directory: Path) -> str:
+    """The data files' names and contents (about 150 KB: hashing them is cheaper than trusting times), the code, cwd."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(repr((str(directory), stamp, str(Path.cwd()))).encode())  # cwd: problems name files relative to it
-    for path in _CODE:
-        h.update(path.read_bytes())
+    h.update(repr((str(directory), str(Path.cwd()))).encode())  # cwd: problems name files relative to it
+    for path in [*sorted(p for p in directory.glob("*") if p.is_file()), *code_files()]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -55,15 +60,15 @@ def _build(directory: Path) -> Registries:
 
 
 @lru_cache(maxsize=4)
-def _load(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> Registries:
-    """Built once per process; between processes from a pickle keyed by the files, the code and cwd.
+def _load(directory: Path, key: str) -> Registries:
+    """Built once per process; between processes from a pickle keyed (`_cache_key`) by the files, the code and cwd.
 
     Building the name index (every name through the search normalisation) is most of a one-file
     `kb check --changed`; the pickle loads in a few milliseconds. The cache is the user's own
     folder, written atomically; anything wrong with it (missing, stale, unreadable, not writable)
     only means building again.
     """
-    path = cache_dir() / f"registries-{_cache_key(directory, stamp)}.pickle"
+    path = cache_dir() / f"registries-{key}.pickle"
     try:
         with path.open("rb") as f:
             cached = pickle.load(f)
@@ -95,5 +100,4 @@ def load_registries(directory: Path | None = None) -> Registries:
     if not directory.is_dir():
         missing = Problem(display_path(directory), 0, "データ", f"登録簿のフォルダがありません（別の場所にあるなら環境変数 {DATA_DIR_ENV} で指定してください）")
         return Registries(LocalGovernmentRegistry([]), MinistryRegistry([]), PolicyFields(), (missing,), usable=False)
-    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*")) if p.is_file())
-    return _load(directory, stamp)
+    return _load(directory, _cache_key(directory))
