@@ -84,8 +84,7 @@ def clashes_with_unchanged(paths: Iterable[str | Path]) -> Check:
                 other = top / listed
                 if other.resolve() in checked:
                     continue
-                shown = next((r / other.resolve().relative_to(r.resolve()) for r in roots if r.resolve() in other.resolve().parents), other)
-                message = f"提案 {f.proposal.id} は {display_path(shown)} にもあります"
+                message = f"提案 {f.proposal.id} は {display_path(other)} にもあります"
                 problems.append(Problem(f.where, f.line("number"), "id", message))
         return problems
 

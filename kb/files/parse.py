@@ -313,15 +313,18 @@ def parse_lenient(text: str, path: str | Path | None = None) -> tuple[ProposalFi
     return located, problems
 
 
+def _strict(located: ProposalFile | None, problems: list[Problem]) -> ProposalFile:
+    if problems or located is None:
+        raise ProblemError(problems)
+    return located
+
+
 def parse_document(text: str, path: str | Path | None = None) -> ProposalFile:
     """Parse one proposal file's text, keeping the line of every front-matter field for later checks.
 
     Raises ProblemError listing every problem.
     """
-    located, problems = parse_lenient(text, path)
-    if problems or located is None:
-        raise ProblemError(problems)
-    return located
+    return _strict(*parse_lenient(text, path))
 
 
 def parse_text(text: str, path: str | Path | None = None) -> Proposal:
@@ -331,10 +334,7 @@ def parse_text(text: str, path: str | Path | None = None) -> Proposal:
 
 def read_document(path: str | Path) -> ProposalFile:
     """Read and parse one file (UTF-8), with its front-matter lines; ProblemError on any problem."""
-    located, problems = read_lenient(path)
-    if problems or located is None:
-        raise ProblemError(problems)
-    return located
+    return _strict(*read_lenient(path))
 
 
 def read_lenient(path: str | Path) -> tuple[ProposalFile | None, list[Problem]]:

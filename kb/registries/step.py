@@ -17,13 +17,13 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kb.core.models import Proposal
 from kb.core.paths import data_dir
 from kb.db.schema import ROLE_CO_PROPONENT, ROLE_PROPONENT, Step
-from kb.registries.localgov import LocalGovernment, LocalGovernmentRegistry, kind_sort_key
-from kb.registries.ministries import Ministry, MinistryRegistry
+from kb.registries.localgov import LocalGovernmentRegistry, kind_sort_key
+from kb.registries.ministries import MinistryRegistry
 from kb.registries.names import NameProblem
 from kb.registries.periods import Period, attribute_day, proposal_period, year_period
 from kb.registries.registry import Registries, load_registries
@@ -32,14 +32,15 @@ if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check` (sta
     import sqlite_utils
 
 
-def _resolve_body(registry: LocalGovernmentRegistry, name: str, period: Period | None) -> LocalGovernment | None:
-    try:
-        return registry.resolve(name, period)
-    except NameProblem:
-        return None
+T = TypeVar("T", covariant=True)
 
 
-def _resolve_ministry(registry: MinistryRegistry, name: str, period: Period | None) -> Ministry | None:
+class _Resolves(Protocol[T]):
+    def resolve(self, written: str, period: Period | None) -> T: ...
+
+
+def _resolved(registry: _Resolves[T], name: str, period: Period | None) -> T | None:
+    """The registry entry for a name as written, or None (only unchecked proposals have such names)."""
     try:
         return registry.resolve(name, period)
     except NameProblem:
@@ -59,9 +60,9 @@ def proposal_facets(proposal: Proposal, registries: Registries) -> dict[str, str
     """JSON-array columns of one proposal: prefectures and 団体属性 of its bodies, ministries by lineage."""
     lgs, period = registries.local_governments, proposal_period(proposal)
     day = attribute_day(proposal.year)
-    bodies = [b for n in proposal.proponents if (b := _resolve_body(lgs, n, period))]
-    co_bodies = [b for n in proposal.co_proponents if (b := _resolve_body(lgs, n, period))]
-    ministries = [m for n in proposal.ministries if (m := _resolve_ministry(registries.ministries, n, period))]
+    bodies = [b for n in proposal.proponents if (b := _resolved(lgs, n, period))]
+    co_bodies = [b for n in proposal.co_proponents if (b := _resolved(lgs, n, period))]
+    ministries = [m for n in proposal.ministries if (m := _resolved(registries.ministries, n, period))]
     order = prefecture_order(lgs)
 
     def by_code(name: str) -> int:
@@ -89,7 +90,7 @@ def prefecture_links(proposal: Proposal, registries: Registries) -> list[dict[st
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for role, names in ((ROLE_PROPONENT, proposal.proponents), (ROLE_CO_PROPONENT, proposal.co_proponents)):
         for name in names:
-            body = _resolve_body(registries.local_governments, name, period)
+            body = _resolved(registries.local_governments, name, period)
             if body is None or not body.prefecture:
                 continue
             row = rows.setdefault(
@@ -102,7 +103,7 @@ def prefecture_links(proposal: Proposal, registries: Registries) -> list[dict[st
 
 def local_government_row(name: str, registry: LocalGovernmentRegistry, period: Period, today: dt.date) -> dict[str, Any]:
     """Registry facts for a name as written, resolved in the years of a proposal that uses it; kind as of today."""
-    body = _resolve_body(registry, name, period)
+    body = _resolved(registry, name, period)
     if body is None:
         return {"id": name}
     return {
@@ -116,7 +117,7 @@ def local_government_row(name: str, registry: LocalGovernmentRegistry, period: P
 
 
 def ministry_row(name: str, registry: MinistryRegistry) -> dict[str, Any]:
-    ministry = _resolve_ministry(registry, name, None)
+    ministry = _resolved(registry, name, None)
     if ministry is None:
         return {"id": name}
     return {
