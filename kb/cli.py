@@ -193,12 +193,12 @@ def _statute_registry() -> pipeline.Registry:
         raise typer.Exit(1) from None
 
 
-@app.command()
-def statutes(
-    directory: Annotated[Path, typer.Argument(help="提案フォルダ")] = DEFAULT_DIR,
-    unresolved: Annotated[bool, typer.Option("--unresolved", help="解決できなかった引用だけを表示する")] = False,
-) -> None:
-    """提案が引用している法令と引用数、法令レジストリで解決できなかった引用を表示する。"""
+statutes_app = typer.Typer(add_completion=False)
+app.add_typer(statutes_app, name="statutes")
+UnresolvedOption = Annotated[bool, typer.Option("--unresolved", help="解決できなかった引用だけを表示する")]
+
+
+def _statute_report(directory: Path, unresolved: bool) -> None:
     registry = _statute_registry()
     report = pipeline.statutes([directory], registry)
     for problem in report.problems:
@@ -207,6 +207,49 @@ def statutes(
         _err(f"{len(report.problems)} 件の問題があります（kb check で確認してください）")
         raise typer.Exit(1)
     typer.echo(report.render(registry, unresolved_only=unresolved))
+
+
+@statutes_app.callback(invoke_without_command=True)
+def statutes(ctx: typer.Context, unresolved: UnresolvedOption = False) -> None:
+    """提案（proposals/）が引用している法令と引用数、法令レジストリで解決できなかった引用を表示する。
+
+    別のフォルダは kb statutes report DIR、e-Gov の法令一覧の更新は kb statutes update。
+    """
+    if ctx.invoked_subcommand is None:
+        _statute_report(DEFAULT_DIR, unresolved)
+
+
+@statutes_app.command("report")
+def statutes_report(
+    directory: Annotated[Path, typer.Argument(help="提案フォルダまたはファイル")] = DEFAULT_DIR,
+    unresolved: UnresolvedOption = False,
+) -> None:
+    """指定したフォルダの提案が引用している法令と引用数、解決できなかった引用を表示する。"""
+    _statute_report(directory, unresolved)
+
+
+@statutes_app.command("update")
+def statutes_update(
+    api_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--api-url",
+            metavar="URL",
+            help="法令API のベース URL（既定: 環境変数 KB_EGOV_API、なければ https://laws.e-gov.go.jp/api/2。…/api/1 なら Version 1）",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="変更を表示するだけで、何も書き込まない")] = False,
+    force: Annotated[bool, typer.Option("--force", help="取得件数が現在の一覧の半分に満たなくても書き込む")] = False,
+) -> None:
+    """e-Gov の法令API から現行法令の一覧を取得し、data/egov_laws.csv と出典の記録を更新する（追加・変更・削除を表示）。"""
+    from kb.statutes.update import UpdateRefused
+
+    try:
+        result = pipeline.statutes_update(api_url, dry_run=dry_run, force=force)
+    except UpdateRefused as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from None
+    typer.echo(result.render())
 
 
 @app.command()

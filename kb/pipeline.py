@@ -32,6 +32,7 @@ from kb.statutes.report import StatuteReport, statute_report
 
 if TYPE_CHECKING:
     from kb.importer.merge import ImportReport
+    from kb.statutes.update import LawListUpdate
 
 # Tables each feature adds to the database, in order, after the core tables.
 STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP)
@@ -162,6 +163,17 @@ def statutes(paths: Iterable[str | Path], registry: Registry) -> StatuteReport:
     return statute_report([f.proposal for f in checked.files], registry)
 
 
+def statutes_update(api_url: str | None = None, *, dry_run: bool = False, force: bool = False) -> LawListUpdate:
+    """`kb statutes update`: e-Gov's list of current laws refreshed from the 法令API.
+
+    kb.statutes.update.UpdateRefused, with nothing written, on any doubt. Loaded here, not at the top,
+    so that the other commands do not pay for it at start-up.
+    """
+    from kb.statutes.update import update_law_list
+
+    return update_law_list(api_url, dry_run=dry_run, force=force)
+
+
 def cite(text: str, registry: Registry) -> list[str]:
     """`kb cite`: one JSON line per citation found in `text`."""
     return cite_lines(text, registry)
@@ -181,4 +193,5 @@ __all__ = [
     "new_from_sheet",
     "statute_registry",
     "statutes",
+    "statutes_update",
 ]

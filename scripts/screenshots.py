@@ -6,7 +6,7 @@
 
 Builds a database from --dir into a temporary folder, serves it on 127.0.0.1 with the real
 site configuration, and saves: the front page, a search with facets (table page), the ranked
-search page and one proposal page. The PNGs are not committed (screenshots/ is git-ignored).
+search page, one proposal page, a statute page (cited and uncited) and the statutes by kind. The PNGs are not committed (screenshots/ is git-ignored).
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def pages(query: str, proposal_id: str) -> dict[str, str]:
         "table-search-facets": f"/kb/proposals?{LIST_COLUMNS}&_search={q}",
         "ranked-search": f"/search?q={q}",
         "proposal": f"/kb/proposals/{proposal_id}",
+        "statute": "/kb/statutes/425AC0000000027",
+        "statute-uncited": "/kb/statutes/335CO0000000270",
+        "statutes-by-kind": "/kb/statutes?_facet=kind&listed=1",
     }
 
 

@@ -15,7 +15,7 @@ def fixtures() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def registry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The registries' cache of this test run, not the user's (kb.registries.registry.cache_dir)."""
+    """The registries' cache of this test run, not the user's (kb.core.cache.cache_dir)."""
     import os
 
     path = tmp_path_factory.mktemp("registry-cache")

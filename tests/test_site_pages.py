@@ -99,7 +99,7 @@ def test_table_page_has_japanese_title_and_configured_facets(site: SiteClient) -
     data = site.json("/kb/proposals.json?_col=title")
     assert set(data["facet_results"]) == {
         "year", "category", "policy_field", "ministries", "outcome", "theme", "proponent_prefectures", "proponent_kinds",
-        "statutes",
+        "statutes", "statute_kinds",
     }
 
 

@@ -53,17 +53,33 @@ SHAPES: dict[str, tuple[str, list[Expected]]] = {
         [(f"{TITLE}施行令第20条", "426CO0000000155", "第20条")],
     ),
     # --- law numbers: Arabic, kanji, full-width
-    "kanji_law_number_with_unregistered_title": (
+    "kanji_law_number_after_a_listed_title": (
         "児童福祉施設の設備及び運営に関する基準（昭和二十三年厚生省令第六十三号）第三十三条第二項に規定する職員",
-        [("児童福祉施設の設備及び運営に関する基準（昭和二十三年厚生省令第六十三号）第三十三条第二項", "title:児童福祉施設の設備及び運営に関する基準", "第33条第2項")],
+        [("児童福祉施設の設備及び運営に関する基準（昭和二十三年厚生省令第六十三号）第三十三条第二項", "323M40000100063", "第33条第2項")],
+    ),
+    "old_title_is_settled_by_its_number": (
+        "児童福祉施設最低基準（昭和23年厚生省令第63号）第5条",
+        [("児童福祉施設最低基準（昭和23年厚生省令第63号）第5条", "323M40000100063", "第5条")],
+    ),
+    "listed_cabinet_order_by_title_without_its_kind": (
+        "道路交通法施行令第13条に定める緊急自動車",
+        [("道路交通法施行令第13条", "335CO0000000270", "第13条")],
+    ),
+    "paragraph_written_without_dai": (
+        "地方自治法第35条1項及び2号",
+        [("地方自治法第35条1項", "322AC0000000067", "第35条第1項")],
     ),
     "bare_cabinet_order_number_resolves_by_number": (
         "平成26年政令第155号第10条の規定による。",
         [("平成26年政令第155号第10条", "426CO0000000155", "第10条")],
     ),
-    "bare_ministerial_order_number_stays_unregistered": (
+    "bare_ministerial_order_number_resolves_by_the_list": (
         "昭和二十三年厚生省令第六十三号の規定",
-        [("昭和二十三年厚生省令第六十三号", "title:昭和23年厚生省令第63号", None)],
+        [("昭和二十三年厚生省令第六十三号", "323M40000100063", None)],
+    ),
+    "number_missing_from_the_list_stays_unresolved": (
+        "昭和22年法律第999号の規定",
+        [("昭和22年法律第999号", "title:昭和22年法律第999号", None)],
     ),
     "full_width_digits": (
         "番号法第１９条第１１号の規定による条例",
@@ -76,7 +92,7 @@ SHAPES: dict[str, tuple[str, list[Expected]]] = {
     ),
     "names_in_a_parenthetical_list": (  # seed 003
         "**国のガバナンスの強化**（地方公共団体情報システム機構法、番号法、公的個人認証法等）",
-        [("地方公共団体情報システム機構法", "jlis-act", None), ("番号法", MYNUMBER, None), ("公的個人認証法", "414AC0000000153", None)],
+        [("地方公共団体情報システム機構法", "425AC0000000029", None), ("番号法", MYNUMBER, None), ("公的個人認証法", "414AC0000000153", None)],
     ),
     "name_before_a_word_particle": (  # seed 002
         "⑤ 個人情報保護(地方税法上の守秘義務との関係)",
@@ -99,13 +115,17 @@ SHAPES: dict[str, tuple[str, list[Expected]]] = {
         "番号法\u2009別表第二主務省令",
         [("番号法\u2009別表第二主務省令", "mynumber-table2-ordinance", None)],
     ),
-    "unregistered_subordinate_is_named_after_its_parent": (
+    "subordinate_by_parent_short_name_found_in_the_list": (
         "公的個人認証法施行規則に定める様式",
-        [("公的個人認証法施行規則", "title:電子署名等に係る地方公共団体情報システム機構の認証業務に関する法律施行規則", None)],
+        [("公的個人認証法施行規則", "415M60000008120", None)],
+    ),
+    "unlisted_subordinate_is_named_after_its_parent": (
+        "公的個人認証法施行細則に定める様式",
+        [("公的個人認証法施行細則", "title:電子署名等に係る地方公共団体情報システム機構の認証業務に関する法律施行細則", None)],
     ),
     "back_reference_with_subordinate_suffix": (
         "住民基本台帳法第30条の10第1項及び同法施行令第30条の5",
-        [("住民基本台帳法第30条の10第1項", "342AC0000000081", "第30条の10第1項"), ("同法施行令第30条の5", "title:住民基本台帳法施行令", "第30条の5")],
+        [("住民基本台帳法第30条の10第1項", "342AC0000000081", "第30条の10第1項"), ("同法施行令第30条の5", "342CO0000000292", "第30条の5")],
     ),
     # --- pinpoints
     "article_paragraph_item": ("番号利用法第9条第1項第3号", [("番号利用法第9条第1項第3号", MYNUMBER, "第9条第1項第3号")]),
@@ -174,11 +194,11 @@ SHAPES: dict[str, tuple[str, list[Expected]]] = {
     ),
     "same_law_without_antecedent_is_left_unresolved": ("同法第3条の規定による。", [("同法第3条", "title:同法", "第3条")]),
     # --- abbreviations defined in the text
-    "abbreviation_defined_for_unregistered_law": (
+    "abbreviation_defined_in_the_text": (
         "地方公共団体の財政の健全化に関する法律（平成19年法律第94号。以下「財政健全化法」という。）第3条第1項に基づく報告。財政健全化法第22条も同様。",
         [
-            ("地方公共団体の財政の健全化に関する法律（平成19年法律第94号。以下「財政健全化法」という。）第3条第1項", "title:地方公共団体の財政の健全化に関する法律", "第3条第1項"),
-            ("財政健全化法第22条", "title:地方公共団体の財政の健全化に関する法律", "第22条"),
+            ("地方公共団体の財政の健全化に関する法律（平成19年法律第94号。以下「財政健全化法」という。）第3条第1項", "419AC0000000094", "第3条第1項"),
+            ("財政健全化法第22条", "419AC0000000094", "第22条"),
         ],
     ),
     "one_letter_abbreviation_only_before_a_pinpoint": (

@@ -12,7 +12,7 @@ import pytest
 
 from kb.statutes.extract import extract_text, extract_texts
 from kb.statutes.registry import Registry, load_registry
-from kb.statutes.resolve import AMBIGUOUS, NO_ANTECEDENT, UNREGISTERED
+from kb.statutes.resolve import AMBIGUOUS, MISMATCH, NO_ANTECEDENT, NUMBER_NOT_LISTED, SHARED_NAME, UNREGISTERED
 
 REGISTRY_FILE = Path(__file__).parent / "fixtures" / "statutes" / "registry.yaml"
 MYNUMBER = "425AC0000000027"
@@ -43,7 +43,11 @@ RESOLUTIONS = [
     ("番号法第1条。前条", 1, None, None, AMBIGUOUS),  # there is no 第0条
     ("前条の規定による", 0, None, None, NO_ANTECEDENT),
     ("番号利用法別表第二。同表", 1, MYNUMBER, "別表第二", None),
-    ("児童手当法第8条。同法第12条", 1, None, "第12条", UNREGISTERED),  # an unregistered law is still the antecedent
+    ("児童手当法第8条。同法第12条", 1, "346AC0000000073", "第12条", None),
+    ("工業標準化法第8条。同法第12条", 1, None, "第12条", UNREGISTERED),  # an unregistered law is still the antecedent
+    ("地方自治法（昭和22年法律第68号）第2条", 0, None, "第2条", MISMATCH),  # title and number name two laws
+    ("日本学術会議法第3条", 0, None, "第3条", SHARED_NAME),  # two listed laws have this title
+    ("昭和22年法律第999号第2条", 0, None, "第2条", NUMBER_NOT_LISTED),
     ("住民基本台帳法第4条及び第5条", 1, "342AC0000000081", "第5条", None),
     ("番号法附則第2条及び第3条", 1, MYNUMBER, "附則第3条", None),
     ("番号法第19条第7号又は第8号", 1, MYNUMBER, "第19条第8号", None),
@@ -86,11 +90,18 @@ def test_guideline_reference_reaches_earlier_parts(registry: Registry) -> None:
     assert second[0].statute_id == "security-policy-guideline"
 
 
-def test_unregistered_cabinet_order_number_still_links_to_egov(registry: Registry) -> None:
+def test_cabinet_order_number_links_through_the_list(registry: Registry) -> None:
     c = extract_text("平成6年政令第265号第2条", registry)[0]
-    assert (c.statute_id, c.egov_id, c.url) == (None, "406CO0000000265", "https://laws.e-gov.go.jp/law/406CO0000000265#Mp-At_2")
+    assert (c.statute_id, c.egov_id, c.url) == ("406CO0000000265", "406CO0000000265", "https://laws.e-gov.go.jp/law/406CO0000000265#Mp-At_2")
 
 
-def test_unregistered_law_number_gets_no_guessed_id(registry: Registry) -> None:
-    c = extract_text("平成19年法律第94号第3条", registry)[0]
-    assert (c.statute_id, c.egov_id, c.url) == (None, None, None)
+@pytest.mark.parametrize("text", ["平成6年政令第998号第3条", "令和元年政令第999号", "平成30年法律第999号第3条"])
+def test_number_missing_from_the_list_gets_no_computed_id(text: str, registry: Registry) -> None:
+    """IDs come only from the list: a 政令 number would give a plausible ID, and it must not be made up."""
+    c = extract_text(text, registry)[0]
+    assert (c.statute_id, c.egov_id, c.url, c.unresolved) == (None, None, None, NUMBER_NOT_LISTED)
+
+
+def test_member_bill_resolves_to_its_listed_id_not_a_cabinet_one(registry: Registry) -> None:
+    """国土利用計画法 is a 衆法: 349AC1000000092, not the 349AC0000000092 the number would suggest."""
+    assert [c.statute_id for c in extract_text("国土利用計画法第23条及び昭和49年法律第92号", registry)] == ["349AC1000000092", "349AC1000000092"]

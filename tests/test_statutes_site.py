@@ -98,3 +98,37 @@ def test_query_finds_proposals_citing_an_article_by_any_name(site: SiteClient) -
     for name in ("番号法", "番号利用法", MYNUMBER, "行政手続における特定の個人を識別するための番号の利用等に関する法律"):
         rows = site.json(f"/kb/proposals_citing_statute.json?_shape=array&statute={name}&article=19")
         assert [(r["提案ID"], r["条項"]) for r in rows] == [("2024-0071", "第19条第11号")], name
+
+
+def test_every_listed_law_has_a_page_with_its_number_and_egov_link(site: SiteClient, db: sqlite_utils.Database) -> None:
+    assert db["statutes"].count >= 8945
+    html = site.get("/kb/statutes/335CO0000000270").text  # 道路交通法施行令: only in e-Gov's list
+    assert "道路交通法施行令" in html and "昭和35年政令第270号" in html
+    assert 'href="https://laws.e-gov.go.jp/law/335CO0000000270"' in html
+
+
+def test_proposals_and_statutes_have_a_kind_facet(site: SiteClient) -> None:
+    data = site.json("/kb/proposals.json?_col=title")
+    values = {v["value"]: v["count"] for v in data["facet_results"]["statute_kinds"]["results"]}
+    assert values == {"法律": 1, "ガイドライン": 1}
+    kinds = {v["value"]: v["count"] for v in site.json("/kb/statutes.json?_col=name&listed=1")["facet_results"]["kind"]["results"]}
+    assert (kinds["法律"], kinds["政令"], kinds["府省令"]) == (2078, 2314, 4292)
+
+
+def test_search_for_an_alias_finds_the_proposals_citing_the_law(site: SiteClient) -> None:
+    """「マイナンバー法」 is nowhere in the text: the proposal is found because it cites 番号利用法 (as 番号法)."""
+    html = site.get("/search?q=マイナンバー法").text
+    assert f'href="/kb/statutes/{MYNUMBER}"' in html
+    assert 'href="/kb/proposals/2024-0071"' in html and 'href="/kb/proposals/2024-0070"' not in html
+    hit = html[html.index('href="/kb/proposals/2024-0071"') :]
+    assert '<span class="kb-snippet-label">引用</span><mark>' in hit[: hit.index("</li>")]
+
+
+def test_search_for_a_word_that_names_no_law_is_plain_text_search(site: SiteClient) -> None:
+    html = site.get("/search?q=番号制度").text
+    assert "kb-statute-note" not in html
+
+
+def test_statute_names_table_maps_every_name_to_its_law(db: sqlite_utils.Database) -> None:
+    rows = db.execute("select name, statute_id, how from statute_names where name in ('マイナンバー法', '番号利用法', '道路交通法施行令')").fetchall()
+    assert set(rows) == {("マイナンバー法", MYNUMBER, "略称"), ("番号利用法", MYNUMBER, "短い名前"), ("道路交通法施行令", "335CO0000000270", "題名")}

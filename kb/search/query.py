@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,18 +24,43 @@ from kb.search.textnorm import fts_query
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
 PER_PAGE = 20
 
-RANKED_SQL = f"""
-select p.id, p.title, p.year, p.era, p.number, p.category, p.policy_field, p.theme, p.stage, p.outcome,
+_COLUMNS = f"""p.id, p.title, p.year, p.era, p.number, p.category, p.policy_field, p.theme, p.stage, p.outcome,
   p.ministries, p.proponents, {", ".join(f"p.{k.column}" for k in SECTION_ORDER)},
   (select group_concat(o.association || '：' || o.text, char(10)) from opinions o where o.proposal_id = p.id)
-    as opinions_text,
-  bm25({FTS_TABLE}, {", ".join(map(str, BM25_WEIGHTS))}) as score
+    as opinions_text"""
+_BM25 = f"bm25({FTS_TABLE}, {', '.join(map(str, BM25_WEIGHTS))})"
+RANKED_SQL = f"""
+select {_COLUMNS}, {_BM25} as score
 from {FTS_TABLE} join proposals p on p.rowid = {FTS_TABLE}.rowid
 where {FTS_TABLE} match escape_fts(:q)
 order by score, p.id
 limit :limit offset :offset
 """
 COUNT_SQL = f"select count(*) from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)"
+# A query that is the name of a law (its title, short name or an alias such as マイナンバー法) also
+# finds the proposals that cite the law under any name: text hits first (bm25), then the others.
+STATUTE_NAMES_SQL = """
+select s.id, s.name, s.title from statute_names n join statutes s on s.id = n.statute_id
+where n.name = :q group by s.id order by s.citation_count desc, s.id
+"""
+_MATCHED = f"""
+select rowid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)
+"""
+_CITING = "select distinct p.rowid from citations c join proposals p on p.id = c.proposal_id where c.statute_id in (select value from json_each(:ids))"
+EXPANDED_SQL = f"""
+with matched as ({_MATCHED}), citing as ({_CITING})
+select {_COLUMNS}, m.score as score,
+  (select json_group_array(quote) from (select distinct c.quote from citations c
+     where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)) limit 3)) as cited_as
+from proposals p left join matched m on m.rowid = p.rowid
+where p.rowid in (select rowid from matched union select rowid from citing)
+order by m.score is null, m.score, p.id
+limit :limit offset :offset
+"""
+EXPANDED_COUNT_SQL = f"""
+with matched as ({_MATCHED}), citing as ({_CITING})
+select count(*) from (select rowid from matched union select rowid from citing)
+"""
 # Where a snippet may come from, in sheet order; labels are the sheet's headings.
 SNIPPET_FIELDS: list[tuple[str, str]] = [(k.value, k.column) for k in SECTION_ORDER] + [("意見", "opinions_text")]
 
@@ -56,6 +82,16 @@ class Hit:
     ministries: list[str]
     proponents: list[str]
     snippet: Snippet | None
+    cited_as: list[str] = field(default_factory=list)  # how the proposal cites the law the query names
+
+
+@dataclass
+class NamedStatute:
+    """A law the query is a name of (マイナンバー法 → 番号利用法)."""
+
+    id: str
+    name: str
+    title: str
 
 
 @dataclass
@@ -64,6 +100,7 @@ class SearchPage:
     page: int
     total: int = 0
     hits: list[Hit] = field(default_factory=list)
+    statutes: list[NamedStatute] = field(default_factory=list)
 
     @property
     def start(self) -> int:
@@ -90,6 +127,7 @@ def hit_from_row(row: dict[str, Any], query: str) -> Hit:
         ministries=json.loads(row["ministries"] or "[]"),
         proponents=json.loads(row["proponents"] or "[]"),
         snippet=best_snippet(fields, query),
+        cited_as=json.loads(row.get("cited_as") or "[]"),
     )
 
 
@@ -99,11 +137,31 @@ async def ranked_search(db: Database, query: str, page: int = 1) -> SearchPage:
     result = SearchPage(query=query, page=max(1, page))
     if not query:
         return result
-    result.total = (await db.execute(COUNT_SQL, {"q": query})).first()[0]
-    params = {"q": query, "limit": PER_PAGE, "offset": (result.page - 1) * PER_PAGE}
-    rows = await db.execute(RANKED_SQL, params)
+    result.statutes = await named_statutes(db, query)
+    params: dict[str, Any] = {"q": query, "limit": PER_PAGE, "offset": (result.page - 1) * PER_PAGE}
+    if result.statutes:
+        params["ids"] = json.dumps([s.id for s in result.statutes])
+        result.total = (await db.execute(EXPANDED_COUNT_SQL, params)).first()[0]
+        rows = await db.execute(EXPANDED_SQL, params)
+    else:
+        result.total = (await db.execute(COUNT_SQL, params)).first()[0]
+        rows = await db.execute(RANKED_SQL, params)
     result.hits = [hit_from_row(dict(r), query) for r in rows]
     return result
+
+
+async def named_statutes(db: Database, query: str) -> list[NamedStatute]:
+    """The laws the whole query names (NFKC, spaces dropped); none when the database has no statute tables."""
+    name = unicodedata.normalize("NFKC", query).replace(" ", "")
+    try:
+        rows = await db.execute(STATUTE_NAMES_SQL, {"q": name})
+    except sqlite3.OperationalError:  # a database built without the statutes step
+        return []
+    found = [NamedStatute(r["id"], r["name"], r["title"]) for r in rows]
+    if not found and name != query:
+        rows = await db.execute(STATUTE_NAMES_SQL, {"q": query})
+        found = [NamedStatute(r["id"], r["name"], r["title"]) for r in rows]
+    return found
 
 
 def escape_fts(query: str | None) -> str:

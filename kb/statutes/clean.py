@@ -15,13 +15,17 @@ KANJI_DIGITS: dict[str, int] = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3
 KANJI_UNITS: dict[str, int] = {"十": 10, "百": 100, "千": 1000}
 KANJI_NUMERAL = "〇零一二三四五六七八九十百千"
 ERA_NAMES = ("明治", "大正", "昭和", "平成", "令和")
-# Spaces are dropped (PDF text often reads 第 9 条); line breaks stay, they separate list entries.
-_DROPPED_RE = re.compile("[ \t\u3000\u00a0]")
-_KEPT_RE = re.compile("[^ \t\u3000\u00a0]+")
+# Characters a Japanese statute name is made of (kanji, katakana).
+NAME_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヶヵ\u30a1-\u30faー"
+# Spaces are dropped (PDF text often reads 第 9 条); line breaks stay: they separate table cells,
+# headings and list entries (the seeds have 「…の制限\n番号法第19条」). Breaks made by the page width
+# are joined by `kb import` before text reaches a proposal file.
+# A break between the levels of one pinpoint (第44条\n第1項) is a wrap too and is dropped.
+_DROPPED_RE = re.compile("[ \t\u3000\u00a0]+|(?<=[条項号])\r?\n(?=[ \t\u3000\u00a0]*第)")
 _NUMERAL_RUN = re.compile(f"[{KANJI_NUMERAL}]+|元(?=年)")
 # A kanji numeral is a number when it follows 第 or an era name, or continues a branch number
 # (第二百五十二条の十七の二, 別表第二の三の項); elsewhere 一 and 十 are ordinary words (一つ, 十分).
-_NUMBER_BEFORE = re.compile(r"(?:第|明治|大正|昭和|平成|令和)$|(?:[0-9条項号])の$")
+_NUMBER_BEFORE = re.compile(r"(?:第|明治|大正|昭和|平成|令和)$|(?:[0-9条項号]|別表)の$")  # 別表の四十三の項
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,13 @@ def clean(original: str) -> CleanText:
         ends[k] = starts[k + 1] if starts[k + 1] != starts[k] else ends[k + 1]
     text = norm
     if _DROPPED_RE.search(norm):
-        kept = [(m.start(), m.end()) for m in _KEPT_RE.finditer(norm)]
+        kept, pos = [], 0
+        for m in _DROPPED_RE.finditer(norm):
+            if m.start() > pos:
+                kept.append((pos, m.start()))
+            pos = m.end()
+        if pos < len(norm):
+            kept.append((pos, len(norm)))
         text = "".join(norm[a:b] for a, b in kept)
         starts = [x for a, b in kept for x in starts[a:b]]
         ends = [x for a, b in kept for x in ends[a:b]]

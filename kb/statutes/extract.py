@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kb.core.models import Proposal
 from kb.core.vocab import SECTION_ORDER, SectionKey
 from kb.statutes.clean import CleanText, clean
-from kb.statutes.find import Mention, find_mentions, name_matcher
+from kb.statutes.find import Mention, NameMatcher, find_mentions
 from kb.statutes.registry import Registry
 from kb.statutes.resolve import Abbreviations, Citation, name_target, resolve_mentions
 
@@ -55,7 +55,7 @@ def proposal_parts(proposal: Proposal) -> list[TextPart]:
 def _definitions(cleaned: Sequence[CleanText], registry: Registry) -> Abbreviations:
     """First pass: every 「以下「…」という。」 and what it abbreviates."""
     abbreviations = Abbreviations()
-    matcher = name_matcher(frozenset(registry.names()), frozenset(), registry.generic_words)
+    matcher = NameMatcher(registry.known_names(), frozenset(), registry.generic_words)
     for index, ct in enumerate(cleaned):
         if "以下" not in ct.text:
             continue
@@ -72,7 +72,7 @@ def extract_texts(texts: Sequence[str], registry: Registry) -> list[list[Citatio
     cleaned = [clean(t) for t in texts]
     abbreviations = _definitions(cleaned, registry)
     defined = abbreviations.names()
-    matcher = name_matcher(frozenset(registry.names()), defined, registry.generic_words)
+    matcher = NameMatcher(registry.known_names(), defined, registry.generic_words)
     out: list[list[Citation]] = []
     earlier: list[Citation] = []
     for index, ct in enumerate(cleaned):

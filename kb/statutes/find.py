@@ -10,18 +10,20 @@ pinpoints of a list (第9条第1項及び別表第一). The longest name at a po
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import lru_cache
 
-from kb.statutes.clean import CleanText
+import ahocorasick_rs
+
+from kb.statutes.clean import NAME_CHARS, CleanText
 from kb.statutes.lawnumber import LAW_NUMBER_PATTERN, LAW_NUMBER_RE, LawNumber, from_match
-from kb.statutes.pinpoint import Pinpoint, match_pinpoint
+from kb.statutes.pinpoint import PARTS, Pinpoint, match_pinpoint
 
-# Characters a Japanese statute name is made of (kanji, katakana); hiragana, digits and
-# punctuation end a name unless a connector (に関する, における…) joins two parts.
-NAME_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヶヵ\u30a1-\u30faー"
+# A name is made of NAME_CHARS (kanji, katakana); hiragana, digits and punctuation end it unless
+# a connector (に関する, における…) joins two parts.
 _NAME_CHAR = re.compile(f"[{NAME_CHARS}]")
 CONNECTORS = ("等に関する", "に関する", "における", "に係る", "のための", "するための", "ための", "に基づく", "による", "に対する", "及び", "並びに", "の")
 _CONN = "(?:" + "|".join(CONNECTORS) + ")"
@@ -32,7 +34,9 @@ MODIFIERS = ("改正", "現行", "旧", "新", "前記", "上記")
 _NOT_AFTER_LAW = frozenset("制人的務令規学律廷則曹源理益典文科系域案")
 # Words ending in 法 that never name a statute.
 _NOT_LAW_ENDINGS = ("方法", "手法", "違法", "適法", "合法", "不法", "立法", "司法", "文法", "用法", "療法", "技法", "工法", "作法", "論法", "算法", "製法", "寸法", "便法", "話法", "除法", "乗法", "加法", "減法", "兵法", "仏法", "魔法", "商法的", "憲法上")
-OTHER_SUFFIXES = ("ガイドライン", "指針", "要綱", "要領")
+OTHER_SUFFIXES = ("ガイドライン", "指針", "要綱", "要領", "準則")
+# Words a generic name never starts with: 「…の規定による行動計画策定指針」 names the 指針, not 規定による….
+_NOT_NAME_START = ("規定", "定め", "同条", "同項", "同号")
 NOTICE_ISSUERS = ("事務次官", "局長", "課長", "部長", "大臣", "次官", "審議官", "長官", "室長")
 
 _BACK = re.compile(
@@ -41,6 +45,9 @@ _BACK = re.compile(
     rf"|(?P<other>(?:本|同|当該|現行)(?:{'|'.join(OTHER_SUFFIXES)}|通知))"
 )
 _SUFFIX = re.compile("|".join(SUFFIXES))
+_PART = re.compile("|".join(PARTS))
+_NAMED_AFTER_LAW = re.compile(rf"[{NAME_CHARS}]{{0,8}}?(?P<suffix>{'|'.join(OTHER_SUFFIXES)})(?![{NAME_CHARS}])")
+PIN_BACK_WORDS = ("同条", "同項", "同号", "前条", "次条", "前項", "次項", "前号", "次号")
 _PAREN = re.compile(
     r"\((?:"
     rf"(?:{LAW_NUMBER_PATTERN})(?:[。、](?:以下(?:単に)?「(?P<abbr1>[^」]{{1,40}})」(?:という|と総称する|と略す|と略称する)。?)?)?"
@@ -52,35 +59,71 @@ _JOIN = re.compile(r"及び|並びに|又は|若しくは|、|,|・|と")
 _PINPOINT_START = re.compile(r"第\d|別表|附則")
 _LAW_END_OK = re.compile(r"第\d|別表|附則|上(?![" + NAME_CHARS + r"])|等|改正|違反|及び|並びに|又は|若しくは|以外|施行")
 _G_LAW_TITLE = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN}[{NAME_CHARS}]*?)*?法律(?=\((?:明治|大正|昭和|平成|令和)|第\d|別表|附則)")
-_G_OTHER = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN}[{NAME_CHARS}]*?)*?(?P<suffix>{'|'.join(OTHER_SUFFIXES)})(?![{NAME_CHARS}])")
+# A guideline's title may join words with ・ (介護予防・日常生活支援総合事業のガイドライン).
+_G_OTHER = re.compile(
+    rf"[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:{_CONN}[{NAME_CHARS}・]*?)*?(?P<suffix>{'|'.join(OTHER_SUFFIXES)})(?![{NAME_CHARS}])"
+)
 _G_NOTICE = re.compile(rf"[{NAME_CHARS}]*?(?:{'|'.join(NOTICE_ISSUERS)})(?P<suffix>通知|通達|事務連絡)(?![{NAME_CHARS}])")
 # 「…について」（平成29年3月31日付け総行住第48号総務省自治行政局住民制度課長通知）: a notice's
 # title ends in について and its parenthetical names the sender and the kind.
 _NOTICE_TITLED = re.compile(
-    rf"「?(?P<title>[{NAME_CHARS}]+(?:(?:{_CONN}|による|において)[{NAME_CHARS}]+)*について)」?"
+    rf"「?(?P<title>[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:(?:{_CONN}|による|において)[{NAME_CHARS}・]+)*について)」?"
     r"\((?P<meta>[^()]{0,80}?(?P<suffix>通知|通達|事務連絡))\)"
 )
-_GENERIC_ENDS = "法|ガイドライン|指針|要綱|要領|通知|通達|事務連絡|について"
+_GENERIC_ENDS = "法|ガイドライン|指針|要綱|要領|準則|通知|通達|事務連絡|について"
 _BACK_FIRST = "同前次本当現"
 
 
-def start_pattern(first_chars: frozenset[str]) -> re.Pattern[str]:
-    """Where a mention can start, so the finder skips every other position.
+# Where a mention other than a known name can start (known names come from the automaton): a
+# word start with a back-reference's first character; an opening 「; a name right after a
+# modifier (改正番号法); an era name (law numbers); and (`_Clauses`) a word start whose clause
+# holds a word a generic name ends with.
+_OTHER_START = re.compile(  # each branch starts with its characters, so the scan is quick; a modifier's start is its end
+    rf"[{_BACK_FIRST}](?<![{NAME_CHARS}].)|「|(?P<mod>改正|現行|前記|上記|[旧新])(?=[{NAME_CHARS}])|明治|大正|昭和|平成|令和"
+)
+_WORD_START = re.compile(rf"(?<![{NAME_CHARS}])[{NAME_CHARS}]")
+_GENERIC_END = re.compile(_GENERIC_ENDS)
+_CLAUSE_END = re.compile(r"[。、\n()「」]")
 
-    A word start (after a non-name character) whose first character begins a known name or a
-    back-reference, or whose clause holds a word a generic name ends with; an opening 「; a
-    name right after a modifier (改正番号法); an era name (law numbers).
+
+class _Clauses:
+    """Where the words a generic name ends with (法, 指針, 通知…) are, and where clauses end.
+
+    "Is there such a word ahead in this clause?" is asked at many positions; answered from two
+    sorted lists it costs a binary search, where a look-ahead would rescan the clause each time
+    (quadratic in a long text without 。、).
     """
-    firsts = re.escape("".join(sorted(first_chars | set(_BACK_FIRST))))
-    return re.compile(
-        rf"(?<![{NAME_CHARS}])(?:[{firsts}]|(?=[^。、\n()「」]*?(?:{_GENERIC_ENDS}))[{NAME_CHARS}])"
-        rf"|「|(?<=改正|現行|前記|上記)[{NAME_CHARS}]|(?<=[旧新])[{NAME_CHARS}]|明治|大正|昭和|平成|令和"
-    )
+
+    def __init__(self, text: str):
+        self.n = len(text)
+        self.ends = [m.start() for m in _GENERIC_END.finditer(text)]
+        self.bounds = [m.start() for m in _CLAUSE_END.finditer(text)] if self.ends else []
+
+    def end_ahead(self, i: int) -> bool:
+        k = bisect.bisect_left(self.ends, i)
+        if k == len(self.ends):
+            return False
+        b = bisect.bisect_left(self.bounds, i)
+        return self.ends[k] < (self.bounds[b] if b < len(self.bounds) else self.n)
+
+    def word_starts(self, text: str) -> list[int]:
+        """Word starts with such a word ahead in their clause: where a generic name may begin."""
+        out: list[int] = []
+        last_clause = -1
+        ranges: list[tuple[int, int]] = []
+        for e in self.ends:
+            b = bisect.bisect_left(self.bounds, e)
+            clause = self.bounds[b - 1] + 1 if b else 0
+            if clause == last_clause:
+                ranges[-1] = (clause, e)
+            else:
+                ranges.append((clause, e))
+            last_clause = clause
+        for lo, hi in ranges:
+            out.extend(m.start() for m in _WORD_START.finditer(text, lo, hi + 1))
+        return out
 
 
-# A generic name needs one of these words before the end of its clause: a cheap test that
-# spares the name patterns at most word starts.
-_MAY_BE_GENERIC = re.compile(r"[^。、\n()「」]*?(?:法|ガイドライン|指針|要綱|要領|通知|通達|事務連絡|について)")
 TITLE_WINDOW = 80
 _TITLE_BEFORE = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN}[{NAME_CHARS}]+)*(?=\()")
 _G_LAW = re.compile(rf"[{NAME_CHARS}]*?法(?P<suffix>{'|'.join(SUFFIXES)})?(?=$|[^{NAME_CHARS}]|{_LAW_END_OK.pattern})")
@@ -116,47 +159,94 @@ class Mention:
     group: int = 0  # mentions joined by 及び, 並びに, 、 share a group (for ambiguity)
 
 
-class NameMatcher:
-    """Longest-first matcher over known names (registry names plus a text's own abbreviations)."""
+class KnownNames:
+    """Every registry name (8,945 law titles, aliases, 施行令 of aliases…) in one Aho–Corasick automaton.
 
-    def __init__(self, names: frozenset[str], defined: frozenset[str], generic_words: frozenset[str]):
-        self.names = names | defined
+    One pass over a text finds the names, whatever their number; a regex alternation of
+    thousands of names would try each name at each position (50 × slower, measured). The
+    automaton is ahocorasick-rs (Rust): 6 × faster than pyahocorasick on the same texts
+    (docs/statutes.md).
+    """
+
+    def __init__(self, names: Iterable[str], is_name: Callable[[str], bool], titles: frozenset[str] = frozenset()):
+        patterns = list(names)
+        self.automaton = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest) if patterns else None
+        self.is_name = is_name
+        self.titles = titles
+
+    def longest_at(self, text: str) -> dict[int, int]:
+        """Start offset → length of the leftmost-longest names, none overlapping (as a reader takes them).
+
+        A name inside a longer one is not reported (自治法 inside 地方自治法): the finder would skip it anyway.
+        """
+        if self.automaton is None:
+            return {}
+        return {start: end - start for _, start, end in self.automaton.find_matches_as_indexes(text)}
+
+
+class NameMatcher:
+    """Known names for one text: the registry's automaton plus the abbreviations the text itself defines."""
+
+    def __init__(self, known: KnownNames, defined: frozenset[str] = frozenset(), generic_words: frozenset[str] = frozenset()):
+        self.known = known
         self.defined = defined
         self.generic_words = generic_words
-        ordered = sorted(self.names, key=len, reverse=True)
-        self._re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._first = frozenset(n[0] for n in self.names)
-        self.start_re = start_pattern(self._first)
+        ordered = sorted(defined, key=len, reverse=True)
+        self._defined_re = re.compile("(?=(" + "|".join(map(re.escape, ordered)) + "))") if ordered else None
 
-    def match_at(self, text: str, i: int) -> str | None:
-        """The longest known name starting at i that stands as a word there."""
-        if self._re is None or text[i] not in self._first:
-            return None
-        m = self._re.match(text, i)
-        if not m:
-            return None
-        name = m.group()
+    def is_name(self, name: str) -> bool:
+        return name in self.defined or self.known.is_name(name)
+
+    def scan(self, text: str) -> dict[int, tuple[str, int]]:
+        """Start offset → (longest known name starting there, its end), before the word rules of `accept`.
+
+        A name broken by a line wrap of raw PDF text (災害対策基\n本法施行令) is found across the
+        break; its end then lies one character further than its length says.
+        """
+        joined, where = _unwrap(text)
+        if where is None:
+            found = {s: (text[s : s + n], s + n) for s, n in self.known.longest_at(text).items()}
+        else:
+            found = {where[s]: (joined[s : s + n], where[s + n - 1] + 1) for s, n in self.known.longest_at(joined).items()}
+        if self._defined_re is not None:
+            for m in self._defined_re.finditer(text):
+                if len(found.get(m.start(), ("", 0))[0]) < len(m.group(1)):
+                    found[m.start()] = (m.group(1), m.end(1))
+        return found
+
+    def accept(self, text: str, i: int, name: str, end: int) -> bool:
+        """Whether the known name at text[i:end] stands as a word there."""
         # Shorter names must not sit inside a longer word (工業標準化法 is not 標準化法).
         if i > 0 and _NAME_CHAR.match(text[i - 1]) and len(name) < 10 and not text[:i].endswith(MODIFIERS):
-            return None
-        after = text[m.end() : m.end() + 1]
-        if name.endswith("法") and after in _NOT_AFTER_LAW and not _SUFFIX.match(text, m.end()):
-            return None
-        if len(name) <= 2 and not (_PINPOINT_START.match(text, m.end()) or _SUFFIX.match(text, m.end())):
-            return None  # a one- or two-letter abbreviation (法, 令) only counts before a pinpoint
-        return name
+            return False
+        after = text[end : end + 1]
+        if name.endswith("法") and after in _NOT_AFTER_LAW and not _SUFFIX.match(text, end):
+            return False
+        if len(name) <= 2 and not (_PINPOINT_START.match(text, end) or _SUFFIX.match(text, end)):
+            # A one- or two-letter abbreviation (法, 令) only counts before a pinpoint; a two-letter
+            # title (民法, 刑法) also before a word break (民法上, 民法の).
+            return name in self.known.titles and name not in self.defined and (not _NAME_CHAR.match(after) or after in "上等")
+        return True
 
     def known_suffix_at(self, text: str, start: int, end: int) -> int | None:
         """Where a known name ending at `end` starts inside text[start:end] after a modifier (改正番号法)."""
         for j in range(start + 1, end):
-            if text[start:j].endswith(MODIFIERS) and text[j:end] in self.names:
+            if text[start:j].endswith(MODIFIERS) and self.is_name(text[j:end]):
                 return j
         return None
 
 
-@lru_cache(maxsize=64)
-def name_matcher(names: frozenset[str], defined: frozenset[str], generic_words: frozenset[str]) -> NameMatcher:
-    return NameMatcher(names, defined, generic_words)
+_WRAP = re.compile(rf"(?<=[{NAME_CHARS}])\n(?=[{NAME_CHARS}])")
+
+
+def _unwrap(text: str) -> tuple[str, list[int] | None]:
+    """The text without line breaks between two name characters, and where each character came from (None: unchanged)."""
+    breaks = [m.start() for m in _WRAP.finditer(text)]
+    if not breaks:
+        return text, None
+    keep = set(range(len(text))) - set(breaks)
+    where = sorted(keep)
+    return "".join(text[i] for i in where), where + [len(text)]
 
 
 def _word_start(text: str, i: int) -> bool:
@@ -172,7 +262,7 @@ def _strip_modifier(text: str, start: int, end: int) -> int:
 
 def _generic(text: str, i: int, names: NameMatcher) -> tuple[int, int, str, str | None] | None:
     """(start, end, kind, suffix) of an unregistered name at a word start, or None."""
-    if not _word_start(text, i):
+    if not _word_start(text, i) or text.startswith(_NOT_NAME_START, i):
         return None
     m = _G_NOTICE.match(text, i)
     if m:
@@ -195,7 +285,7 @@ def _generic(text: str, i: int, names: NameMatcher) -> tuple[int, int, str, str 
     base = text[start:base_end]
     if len(base) < 3 or base in names.generic_words or base.endswith(_NOT_LAW_ENDINGS):
         return None
-    if names.known_suffix_at(text, i, base_end) is not None or base in names.names:
+    if names.known_suffix_at(text, i, base_end) is not None or names.is_name(base):
         return None  # the loop reaches the registered name itself
     return start, m.end(), SUFFIX_KINDS[suffix] if suffix else "法律", suffix
 
@@ -220,7 +310,7 @@ def _title_before_number(text: str, i: int, floor: int, number: LawNumber) -> Me
                    defines=p.group("abbr1"), kind_hint=number.kind)  # fmt: skip
 
 
-def _head(text: str, i: int, names: NameMatcher, floor: int = 0) -> Mention | None:
+def _head(text: str, i: int, names: NameMatcher, known_at: dict[int, tuple[str, int]], clauses: _Clauses, floor: int = 0) -> Mention | None:
     """The name part of a mention starting at i (no pinpoint yet)."""
     m = _BACK.match(text, i)
     if m:
@@ -239,18 +329,21 @@ def _head(text: str, i: int, names: NameMatcher, floor: int = 0) -> Mention | No
         if titled is not None:
             return titled
         return Mention(i, m.end(), Form.LAW_NUMBER, m.group(), law_number=number, kind_hint=number.kind)
-    may_be_generic = _MAY_BE_GENERIC.match(text, i + (text[i] == "「")) is not None
+    may_be_generic = clauses.end_ahead(i + (text[i] == "「"))
     if may_be_generic and (text[i] == "「" or _word_start(text, i)):
         m = _NOTICE_TITLED.match(text, i)
         if m:
             title = m.group("title")
-            form = Form.ALIAS if title in names.names else Form.UNREGISTERED
+            form = Form.ALIAS if names.is_name(title) else Form.UNREGISTERED
             kind = "事務連絡" if m.group("suffix") == "事務連絡" else "通知"
             return Mention(i, m.end(), form, title, base=title, kind_hint=kind)
-    known = names.match_at(text, i)
-    if known is not None:
+    known, end = known_at.get(i, (None, i))
+    if known is not None and names.accept(text, i, known, end):
+        other = _NAMED_AFTER_LAW.match(text, end)
+        if other is not None:  # 住宅宿泊事業法施行要領: an instrument named after the law, not the law
+            return Mention(i, other.end(), Form.UNREGISTERED, text[i : other.end()], base=text[i : other.end()], kind_hint=other.group("suffix"))
         form = Form.DEFINED if known in names.defined else Form.ALIAS
-        return _with_suffix(text, Mention(i, i + len(known), form, known, base=known))
+        return _with_suffix(text, Mention(i, end, form, known, base=known))
     found = _generic(text, i, names) if may_be_generic else None
     if found is not None:
         start, end, kind, suffix = found
@@ -280,23 +373,28 @@ def _tail(text: str, mention: Mention) -> Mention:
     pin = match_pinpoint(text, end)
     if pin is not None:
         return replace(mention, end=pin[1], law_number=number, defines=defines, pinpoint=pin[0])
+    part = _PART.match(text, end) if mention.form is Form.BACK and mention.back in PIN_BACK_WORDS else None
+    if part is not None:  # 同条ただし書, 同項各号: the part of the place the back-reference names
+        return replace(mention, end=part.end(), pinpoint=Pinpoint(part=part.group()))
     return replace(mention, end=end, law_number=number, defines=defines)
 
 
 def find_mentions(ct: CleanText, names: NameMatcher) -> list[Mention]:
     """All mentions in reading order; list continuations come right after the mention they extend."""
     text = ct.text
+    known_at = names.scan(text)
+    clauses = _Clauses(text)
+    others = (m.end() if m.group("mod") else m.start() for m in _OTHER_START.finditer(text))
+    starts = sorted({*known_at, *others, *clauses.word_starts(text)})
     out: list[Mention] = []
     group = 0
     i = 0
-    while i < len(text):
-        start = names.start_re.search(text, i)
-        if start is None:
-            break
-        i = start.start()
-        head = _head(text, i, names, out[-1].end if out else 0)
+    for at in starts:
+        if at < i:
+            continue
+        i = at
+        head = _head(text, i, names, known_at, clauses, out[-1].end if out else 0)
         if head is None:
-            i += 1
             continue
         mention = _tail(text, head)
         if not (out and _JOIN.fullmatch(text[out[-1].end : mention.start])):

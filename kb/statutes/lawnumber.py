@@ -12,13 +12,13 @@ ERA_CODES: dict[str, int] = {"明治": 1, "大正": 2, "昭和": 3, "平成": 4,
 # run of kanji/katakana/・ (厚生省令, 内閣府・総務省令, 国家公安委員会規則).
 LAW_NUMBER_PATTERN = (
     r"(?P<era>明治|大正|昭和|平成|令和)(?P<year>\d{1,2})年(?:\d{1,2}月\d{1,2}日)?"
-    r"(?P<type>法律|政令|勅令|[\u4e00-\u9fff\u30a1-\u30fa\u30fc・]{1,24}?(?:省令|府令|規則|告示|訓令))"
+    r"(?P<type>法律|政令|勅令|閣令|太政官布告|太政官達|[\u4e00-\u9fff\u30a1-\u30fa\u30fc・]{1,24}?(?:省令|府令|庁令|規則|告示|訓令))"
     r"第(?P<number>\d{1,4})号"
 )
 LAW_NUMBER_RE = re.compile(LAW_NUMBER_PATTERN)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class LawNumber:
     era: str
     year: int
@@ -33,11 +33,13 @@ class LawNumber:
 
     @property
     def kind(self) -> str:
-        """Instrument class the number names: 法律, 政令, 勅令, 府省令, 規則, 告示, 訓令."""
-        if self.type in ("法律", "政令", "勅令"):
+        """Instrument class the number names: 法律, 政令, 勅令, 府省令 (閣令 too), 規則 (庁令 too), 告示, 訓令, 太政官布告/達."""
+        if self.type in ("法律", "政令", "勅令", "太政官布告", "太政官達"):
             return self.type
-        if self.type.endswith(("省令", "府令")):
+        if self.type.endswith(("省令", "府令", "閣令")):
             return "府省令"
+        if self.type.endswith("庁令"):
+            return "規則"
         for suffix in ("規則", "告示", "訓令"):
             if self.type.endswith(suffix):
                 return suffix

@@ -14,11 +14,11 @@ PARTS = ("前段", "後段", "ただし書", "本文", "各号", "柱書")
 # Matches the clean text at a position; every pinpoint starts with 附則, 別表, 第N編/章/節, 第N条, 第N項 or 第N号.
 PINPOINT_RE = re.compile(
     r"(?P<suppl>附則)?"
-    r"(?:別表(?:第(?P<t>\d+)(?:の(?P<row>\d+)の項|(?P<tb>(?:の\d+)*)(?:の(?P<row2>\d+)の項)?))?"
+    r"(?:別表(?:第(?P<t>\d+)(?:の(?P<row>\d+)の項|(?P<tb>(?:の\d+)*)(?:の(?P<row2>\d+)の項)?)|の(?P<row0>\d+)の項)?"
     r"|(?P<div>(?:第\d+編)?(?:第\d+章)?(?:第\d+節)?(?:第\d+款)?)"
     r"(?:第(?P<a>\d+)条(?P<ab>(?:の\d+)*))?"
-    r"(?:第(?P<p>\d+)項)?"
-    r"(?:第(?P<i>\d+)号(?P<ib>(?:の\d+)*))?)"
+    r"(?:(?<=条)第?(?P<p>\d+)項|第(?P<p0>\d+)項)?"  # 第35条1項: 第 left out after the article
+    r"(?:(?<=[条項])第?(?P<i>\d+)号(?P<ib>(?:の\d+)*)|第(?P<i0>\d+)号(?P<ib0>(?:の\d+)*))?)"
     rf"(?P<part>{'|'.join(PARTS)})?"
 )
 RANGE_RE = re.compile(r"から|[~〜]")
@@ -139,11 +139,11 @@ def _match_one(text: str, pos: int) -> tuple[Pinpoint, int] | None:
     pin = Pinpoint(
         supplementary=bool(g["suppl"]),
         table=(_branch(g["t"], g["tb"]) or ()) if is_table else None,
-        table_row=int(g["row"] or g["row2"]) if (g["row"] or g["row2"]) else None,
+        table_row=int(g["row"] or g["row2"] or g["row0"]) if (g["row"] or g["row2"] or g["row0"]) else None,
         division=g["div"] or None,
         article=_branch(g["a"], g["ab"]),
-        paragraph=int(g["p"]) if g["p"] else None,
-        item=_branch(g["i"], g["ib"]),
+        paragraph=int(g["p"] or g["p0"]) if g["p"] or g["p0"] else None,
+        item=_branch(g["i"], g["ib"]) if g["i"] else _branch(g["i0"], g["ib0"]),
         part=g["part"],
     )
     if not pin.supplementary and pin.table is None and not pin.division and pin.depth == 0:

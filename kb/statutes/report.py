@@ -1,7 +1,7 @@
 """`kb statutes`: what the proposals cite, how often, and what could not be resolved.
 
 The unresolved list is a to-do list for the registry: each line says what was written,
-where, and what entry would resolve it (with the 法令ID when the number allows it).
+where, why (not in e-Gov's list, a title and number that disagree, an ambiguous 同法), and what to do.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 from kb.core.models import Proposal
 from kb.core.problems import Problem
-from kb.statutes.egov import derive_law_id, law_url
+from kb.statutes.egov import law_url
 from kb.statutes.extract import extract_proposal
-from kb.statutes.lawnumber import parse_law_number
 from kb.statutes.registry import Registry
-from kb.statutes.resolve import AMBIGUOUS, NO_ANTECEDENT, Citation
+from kb.statutes.resolve import AMBIGUOUS, MISMATCH, NO_ANTECEDENT, NUMBER_NOT_LISTED, SHARED_NAME, SHARED_NUMBER, Citation
 
 MAX_LISTED = 5
 
@@ -77,20 +76,19 @@ class StatuteReport:
 
 
 def advice(t: Tally) -> str:
-    """What an editor can do about one unresolved name (Japanese)."""
+    """What an editor can do about one unresolved citation (Japanese)."""
     if t.reason in (AMBIGUOUS, NO_ANTECEDENT):
         return "同法・同条などの参照先が本文から一つに決まらないため、リンクしません"
-    hint = f"data/statutes.yaml に「{t.title}」を登録してください"
+    if t.reason == MISMATCH:
+        return f"題名と法令番号「{t.law_number}」が別の法令を指しています。本文の誤りか確かめてください（どちらかに決めてリンクはしません）"
+    if t.reason == NUMBER_NOT_LISTED:
+        return (f"法令番号「{t.law_number}」は e-Gov の現行法令の一覧にありません（廃止された法令、番号の誤り、または一覧が古い: kb statutes update）。"
+                "廃止された法令なら data/statutes.yaml に repealed を付けて登録してください")  # fmt: skip
+    if t.reason in (SHARED_NAME, SHARED_NUMBER):
+        return "同じ題名・法令番号の法令が e-Gov の一覧に複数あります。本文に法令番号と題名の両方があれば決まります"
+    hint = f"「{t.title}」は e-Gov の現行法令の一覧にない名前です。略称なら data/statutes.yaml の aliases に、ガイドライン・通知・廃止された法令なら新しい項目として登録してください"
     if t.parent_id:
         hint += f"（parent: {t.parent_id}）"
-    number = parse_law_number(t.law_number) if t.law_number else None
-    if number is not None:
-        if number.kind == "政令":
-            hint += f"。法令ID {derive_law_id(number)}"
-        elif number.kind == "法律":
-            hint += f"。閣法なら法令ID {derive_law_id(number, '閣法')}（衆法・参法なら分類番号が異なるので e-Gov で確認）"
-        else:
-            hint += "。府省令等の法令IDは番号から導けないので e-Gov で確認"
     return hint
 
 

@@ -14,20 +14,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from kb.statutes.clean import CleanText
-from kb.statutes.egov import derive_law_id, law_url
+from kb.statutes.egov import law_url
 from kb.statutes.find import SUFFIX_KINDS, Form, Mention
 from kb.statutes.lawnumber import LawNumber
 from kb.statutes.pinpoint import Pinpoint
 from kb.statutes.registry import KINDS, Registry, Statute, fold_name
 
-UNREGISTERED = "未登録"
+UNREGISTERED = "未登録"  # neither in e-Gov's list of current laws nor in statutes.yaml
 AMBIGUOUS = "曖昧な参照"
 NO_ANTECEDENT = "参照先なし"
+MISMATCH = "題名と法令番号の不一致"
+NUMBER_NOT_LISTED = "一覧にない法令番号"
+SHARED_NAME = "同名の法令が複数"
+SHARED_NUMBER = "同じ法令番号の法令が複数"
 UNKNOWN_KIND = "不明"
 BACK_KINDS: dict[str, tuple[str, ...]] = {
     "同法": ("法律",),
     "同令": ("政令", "府省令", "勅令"),
-    "同規則": ("府省令", "規則"),
+    "同規則": ("府省令", "規則", "人事院規則"),
 }
 
 
@@ -40,6 +44,7 @@ class Target:
     kind: str
     law_number: LawNumber | None = None
     parent: Statute | None = None
+    why: str = UNREGISTERED  # why `statute` is None
 
     @classmethod
     def of(cls, statute: Statute) -> Target:
@@ -47,9 +52,8 @@ class Target:
 
     @property
     def egov_id(self) -> str | None:
-        if self.statute is not None:
-            return self.statute.egov_id
-        return derive_law_id(self.law_number) if self.law_number else None  # only a 政令 derives without a bill
+        """From the registry only: an ID is never computed from a law number."""
+        return self.statute.egov_id if self.statute is not None else None
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,40 @@ def subordinate(target: Target, suffix: str, registry: Registry) -> Target:
         child = registry.child(target.statute.id, suffix)
         if child is not None:
             return Target.of(child)
-    return Target(None, target.title + suffix, SUFFIX_KINDS[suffix], parent=target.statute)
+    why = target.why if target.statute is None else UNREGISTERED
+    return Target(None, target.title + suffix, SUFFIX_KINDS[suffix], parent=target.statute, why=why)
+
+
+def by_number(number: LawNumber, registry: Registry, title: str | None = None) -> Target:
+    """The law a number names in the list; unresolved (and why) when it names none or several."""
+    statute = registry.lookup_number(number)
+    if statute is not None:
+        return Target.of(statute)
+    if number in registry.ambiguous_numbers:
+        return Target(None, title or number.label, number.kind, number, why=SHARED_NUMBER)
+    return Target(None, title or number.label, number.kind, number, why=NUMBER_NOT_LISTED)
+
+
+def _named(name: str, registry: Registry, kind_hint: str | None) -> Target | None:
+    """A registry name → its law; a name shared by several laws → unresolved, saying so."""
+    statute = registry.lookup_clean(name)
+    if statute is not None:
+        return Target.of(statute)
+    if name in registry.ambiguous_names:
+        return Target(None, name, kind_hint or UNKNOWN_KIND, why=SHARED_NAME)
+    return None
+
+
+def _agrees(target: Target, number: LawNumber | None, registry: Registry) -> Target:
+    """A title and a law number that name different laws: reported, never settled by picking one."""
+    if number is None or target.statute is None:
+        return target
+    other = registry.lookup_number(number)
+    if target.statute.number == number or (other is not None and other.id == target.statute.id):
+        return target
+    if target.statute.number is None and other is None:
+        return target  # a guideline or an entry without a number: nothing to compare
+    return Target(None, target.title, target.kind, number, why=MISMATCH)
 
 
 def name_target(m: Mention, registry: Registry, abbreviations: Abbreviations, at: tuple[int, int]) -> Target | None:
@@ -133,14 +170,19 @@ def name_target(m: Mention, registry: Registry, abbreviations: Abbreviations, at
     if m.form is Form.DEFINED:
         target = abbreviations.lookup(base, at)
     elif m.form is Form.ALIAS:
-        statute = registry.lookup_clean(base)
-        target = Target.of(statute) if statute else None
+        target = _named(base, registry, m.kind_hint)
+        if target is not None:
+            target = _agrees(target, m.law_number, registry)
     elif m.form is Form.LAW_NUMBER and m.law_number is not None:
-        statute = registry.lookup_number(m.law_number)
-        target = Target.of(statute) if statute else Target(None, m.law_number.label, m.law_number.kind, m.law_number)
+        target = by_number(m.law_number, registry)
     elif m.form is Form.UNREGISTERED:
-        statute = registry.lookup_number(m.law_number) if m.law_number else None
-        target = Target.of(statute) if statute else Target(None, base, m.kind_hint or UNKNOWN_KIND, m.law_number)
+        # An unknown name with its number (an old title, a variant spelling): the number decides.
+        if m.law_number is not None:
+            target = by_number(m.law_number, registry, base)
+            if target.statute is None:
+                target = replace(target, kind=m.kind_hint or target.kind)
+        else:
+            target = Target(None, base, m.kind_hint or UNKNOWN_KIND)
     if target is not None and m.suffix:
         target = subordinate(target, m.suffix, registry)
     return target
@@ -159,7 +201,7 @@ def _citation(
         start, end, ct.original[start:end], form or m.form, m.name,
         statute.id if statute else None, target.title, target.kind,
         target.law_number.label if target.law_number else None, pin, egov_id, law_url(egov_id, pin),
-        None if statute else UNREGISTERED, m.group, part, target.parent.id if target.parent else None,
+        None if statute else target.why, m.group, part, target.parent.id if target.parent else None,
     )  # fmt: skip
 
 
@@ -205,9 +247,8 @@ _PIN_BACKS: dict[str, tuple[str, int]] = {
 
 def _shift(p: Pinpoint, level: str, step: int, extra: Pinpoint | None) -> Pinpoint | None:
     """The antecedent's pinpoint cut to `level`, moved by `step` (前条 = −1), plus what the text adds."""
-    if level == "table":
-        base = Pinpoint(supplementary=p.supplementary, table=p.table, table_row=p.table_row)
-        return base
+    if level == "table":  # 同表: the table itself, not the row the antecedent named
+        return Pinpoint(supplementary=p.supplementary, table=p.table)
     article, paragraph, item = p.article, p.paragraph, p.item
     if level == "article":
         paragraph, item = None, None
@@ -260,7 +301,12 @@ def resolve_mentions(
             continue
         if m.form is not Form.BACK:
             target = name_target(m, registry, abbreviations, (part, m.start))
-            form = Form.TITLE if target and target.statute and registry.is_title(target.statute, m.base or m.name) else m.form
+            form = m.form
+            if target is not None and target.statute is not None:
+                if registry.is_title(target.statute, m.base or m.name):
+                    form = Form.TITLE
+                elif m.form is Form.UNREGISTERED:
+                    form = Form.LAW_NUMBER  # an unknown spelling settled by its number
             out.append(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
             continue
         back = m.back or ""

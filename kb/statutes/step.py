@@ -9,6 +9,7 @@ to every proposal that touches it. Positions are offsets in the section text as 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,14 @@ from kb.db.parallel import map_items
 from kb.db.schema import Step
 from kb.statutes.egov import law_url
 from kb.statutes.extract import PartCitation, extract_proposal
-from kb.statutes.registry import Registry, Statute, load_registry, registry_path
+from kb.statutes.lawlist import law_list_path
+from kb.statutes.registry import KINDS, Registry, Statute, load_registry, registry_path
 
 if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check` (start-up time)
     import sqlite_utils
 
 STATUTE_COLUMN = "statutes"  # on proposals: JSON array of the display names of the statutes cited
+KINDS_COLUMN = "statute_kinds"  # on proposals: JSON array of the kinds cited (法律, 政令, 府省令…)
 
 
 def statute_row(s: Statute, cited: dict[str, tuple[int, set[str]]]) -> dict[str, Any]:
@@ -32,8 +35,10 @@ def statute_row(s: Statute, cited: dict[str, tuple[int, set[str]]]) -> dict[str,
         "name": s.display_name,
         "title": s.title,
         "kind": s.kind,
-        "law_number": s.number.label if s.number else None,
+        "law_number": s.number_label,
         "bill": s.bill,
+        "listed": int(s.listed),
+        "repealed": s.repealed,
         "egov_id": s.egov_id,
         "egov_url": law_url(s.egov_id),
         "parent_id": s.parent,
@@ -86,19 +91,60 @@ def display_names(found: list[PartCitation], registry: Registry) -> list[str]:
     return [registry.statutes[i].display_name for i in ids]
 
 
+def cited_kinds(found: list[PartCitation]) -> list[str]:
+    """Kinds of what a proposal cites (法律, 政令, 府省令, ガイドライン…), resolved or not, for the facet on proposals."""
+    return sorted({pc.citation.kind for pc in found if pc.citation.kind in KINDS}, key=KINDS.index)
+
+
+def name_rows(registry: Registry) -> list[dict[str, Any]]:
+    """Every name a law is found by (title, short name, alias, 施行令 of an alias), for search and for researchers."""
+    rows: list[dict[str, Any]] = []
+    for s in registry.statutes.values():
+        spelled = [(s.title, "題名"), *([(s.short, "短い名前")] if s.short else []), *((a, "略称") for a in s.aliases)]
+        seen = set()
+        for name, how in spelled:
+            if name not in seen:
+                seen.add(name)
+                rows.append({"name": name, "statute_id": s.id, "how": how})
+    return rows
+
+
 def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
-    """The registry's statutes, counts zero until `count_citations`."""
+    """Every law of e-Gov's list and every entry of statutes.yaml, counts zero until `count_citations`."""
     db.table("statutes").create(
         {
-            "id": str, "name": str, "title": str, "kind": str, "law_number": str, "bill": str, "egov_id": str,
-            "egov_url": str, "parent_id": str, "issuer": str, "aliases": str, "note": str, "checked": str,
-            "citation_count": int, "proposal_count": int,
+            "id": str, "name": str, "title": str, "kind": str, "law_number": str, "bill": str, "listed": int,
+            "repealed": str, "egov_id": str, "egov_url": str, "parent_id": str, "issuer": str, "aliases": str,
+            "note": str, "checked": str, "citation_count": int, "proposal_count": int,
         },
         pk="id",
         not_null={"name", "title", "kind"},
         foreign_keys=[("parent_id", "statutes", "id")],
     )  # fmt: skip
-    db.table("statutes").insert_all(statute_row(s, {}) for s in registry.statutes.values())
+    columns, rows = _statute_table_rows(registry)
+    _insert_rows(db, "statutes", columns, rows)
+    db.table("statute_names").create({"name": str, "statute_id": str, "how": str}, foreign_keys=[("statute_id", "statutes", "id")])
+    _insert_rows(db, "statute_names", ["name", "statute_id", "how"], [tuple(r.values()) for r in name_rows(registry)])
+    db.table("statute_names").create_index(["name"])
+    db.table("statute_names").create_index(["statute_id"])
+
+
+def _statute_table_rows(registry: Registry) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The `statutes` rows (counts zero) as tuples, made once per registry and process: every build writes them."""
+    found = registry.derived.get("statute rows")
+    if found is None:
+        dicts = [statute_row(s, {}) for s in registry.statutes.values()]
+        columns = list(dicts[0]) if dicts else []
+        rows = [tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v for v in d.values()) for d in dicts]
+        found = registry.derived["statute rows"] = (columns, rows)
+    return found
+
+
+def _insert_rows(db: sqlite_utils.Database, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Plain executemany: 9,000 rows of a known shape, without sqlite-utils' per-row type checks."""
+    marks = ", ".join("?" for _ in columns)
+    with db.conn:
+        db.conn.executemany(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({marks})", rows)
 
 
 def count_citations(db: sqlite_utils.Database) -> None:
@@ -119,6 +165,7 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
     tables are created only when missing and the counts on `statutes` are taken from `citations`.
     """
     registry = registry or load_registry()
+    registry.known_names()  # built once here, inherited by the forked workers
     per_proposal = list(zip(proposals, map_items(partial(extract_proposal, registry=registry), proposals)))
     if not db.table("statutes").exists():
         _create_statutes(db, registry)
@@ -136,12 +183,16 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
         if_not_exists=True,
     )  # fmt: skip
     db.table("citations").insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
-    if STATUTE_COLUMN not in db.table("proposals").columns_dict:
-        db.table("proposals").add_column(STATUTE_COLUMN, str)
+    for column in (STATUTE_COLUMN, KINDS_COLUMN):
+        if column not in db.table("proposals").columns_dict:
+            db.table("proposals").add_column(column, str)
     with db.conn:
         db.conn.executemany(
-            f"UPDATE proposals SET {STATUTE_COLUMN} = ? WHERE id = ?",
-            [(json.dumps(display_names(found, registry), ensure_ascii=False), p.id) for p, found in per_proposal],
+            f"UPDATE proposals SET {STATUTE_COLUMN} = ?, {KINDS_COLUMN} = ? WHERE id = ?",
+            [
+                (json.dumps(display_names(found, registry), ensure_ascii=False), json.dumps(cited_kinds(found), ensure_ascii=False), p.id)
+                for p, found in per_proposal
+            ],
         )
     db.table("citations").create_index(["statute_id", "article"], if_not_exists=True)
     db.table("citations").create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone
@@ -152,4 +203,4 @@ def _run(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
     write_statute_tables(db, proposals)
 
 
-STEP = Step("statutes", _run, tables=("citations",), input_files=lambda: [registry_path()])
+STEP = Step("statutes", _run, tables=("citations",), input_files=lambda: [registry_path(), law_list_path()])
