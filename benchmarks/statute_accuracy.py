@@ -6,8 +6,9 @@ A citation counts as right only when its quoted text, its statute (e-Gov 法令I
 the title an unresolved statute is grouped under) and its pinpoint all match the label. The sets:
 labelled.yaml (the five seed documents and sentences in the shape of real answers),
 labelled_written.yaml (sentences covering 政令, 府省令, member bills, numbers, 附則, 別表, 同法,
-defined abbreviations) and labelled_heldout.yaml (written after the extractor was tuned, never
-used to tune it). Per kind counts a label by the kind of the statute it names, an extracted
+defined abbreviations), labelled_heldout.yaml (written as held-out, first scored 0.977 / 0.970, then
+used to fix the faults it showed) and labelled_heldout2.yaml (written after those fixes, never used
+to tune: its first score is the one reported). Per kind counts a label by the kind of the statute it names, an extracted
 citation by the kind of what it resolved to.
 """
 
@@ -20,7 +21,7 @@ from kb.statutes.accuracy import KIND_GROUPS, Score, score
 from kb.statutes.registry import load_registry
 
 HERE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "statutes"
-SETS = ("labelled.yaml", "labelled_written.yaml", "labelled_heldout.yaml")
+SETS = ("labelled.yaml", "labelled_written.yaml", "labelled_heldout.yaml", "labelled_heldout2.yaml")
 TARGET = 0.98
 
 

@@ -27,6 +27,7 @@ from kb.registries import step as registry_step
 from kb.statutes import check as statute_check
 from kb.statutes import step as statute_step
 from kb.statutes.extract import cite_lines
+from kb.statutes.lawlist import law_list_path
 from kb.statutes.registry import Registry, load_registry, registry_path
 from kb.statutes.report import StatuteReport, statute_report
 
@@ -86,7 +87,7 @@ def build(
 
 def build_inputs() -> list[Path]:
     """Folders and files besides the proposals whose change makes a built database stale."""
-    return [data_dir(), registry_path()]
+    return [data_dir(), registry_path(), law_list_path()]
 
 
 def import_(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None) -> ImportReport:

@@ -6,7 +6,7 @@ the list is fetched again. `kb statutes update` refreshes the same CSV from e-Go
 when the network allows; this script is the offline path from a downloaded file.
 
     python scripts/convert_egov_laws.py                                # ../shared/data/egov-laws/laws.json
-    python scripts/convert_egov_laws.py path/to/laws.json --source-yaml path/to/README-facts.yaml
+    python scripts/convert_egov_laws.py path/to/laws.json --out /tmp/egov_laws.csv
 
 What the list lacks (略称, guidelines and notices, repealed laws) lives in the hand-edited
 `data/statutes.yaml`, never in the generated CSV.

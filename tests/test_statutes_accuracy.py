@@ -10,7 +10,7 @@ from kb.statutes.accuracy import Score, kind_group, label_key, load_documents, s
 from kb.statutes.registry import DEFAULT_REGISTRY, load_registry
 
 HERE = Path(__file__).parent / "fixtures" / "statutes"
-SETS = [HERE / "labelled.yaml", HERE / "labelled_written.yaml", HERE / "labelled_heldout.yaml"]
+SETS = [HERE / "labelled.yaml", HERE / "labelled_written.yaml", HERE / "labelled_heldout.yaml", HERE / "labelled_heldout2.yaml"]
 
 
 @pytest.fixture(scope="module")

@@ -1,43 +1,13 @@
-"""e-Gov 法令ID: derived only for 閣法 and 政令, checked against registry entries, anchors for pinpoints."""
+"""e-Gov 法令ID: a hand-written ID (a repealed law) checked against its number, kind and bill; anchors for pinpoints."""
 
 from __future__ import annotations
 
 import pytest
 
 from kb.statutes.clean import clean
-from kb.statutes.egov import anchor, derive_law_id, id_problem, law_url
+from kb.statutes.egov import anchor, id_problem, law_url
 from kb.statutes.lawnumber import parse_law_number
 from kb.statutes.pinpoint import match_pinpoint
-
-DERIVATIONS = [
-    # (law number as written, bill, 法令ID or None when it cannot be known from the number)
-    ("平成25年法律第27号", "閣法", "425AC0000000027"),  # 番号利用法
-    ("昭和22年法律第67号", "閣法", "322AC0000000067"),  # 地方自治法
-    ("昭和二十五年法律第二百二十六号", "閣法", "325AC0000000226"),  # 地方税法, kanji numerals
-    ("明治29年法律第89号", "閣法", "129AC0000000089"),  # 民法
-    ("大正15年法律第1号", "閣法", "215AC0000000001"),
-    ("平成5年法律第88号", "閣法", "405AC0000000088"),  # 行政手続法
-    ("令和元年法律第1号", "閣法", "501AC0000000001"),
-    ("昭和二十二年政令第十六号", None, "322CO0000000016"),  # 地方自治法施行令
-    ("平成6年政令第265号", None, "406CO0000000265"),  # 行政手続法施行令
-    ("平成２６年政令第１５５号", None, "426CO0000000155"),  # 番号利用法施行令, full-width digits
-    ("令和元年政令第1号", None, "501CO0000000001"),
-    # must stay unknown
-    ("平成26年法律第104号", "衆法", None),  # サイバーセキュリティ基本法 is 426AC1000000104: registry only
-    ("平成25年法律第27号", None, None),  # a law number alone does not say who submitted the bill
-    ("昭和二十三年厚生省令第六十三号", None, None),  # 府省令: ministry bitmask
-    ("平成28年総務省令第31号", None, None),  # real ID 428M60000008031 cannot be computed
-    ("平成26年内閣府令第44号", None, None),
-    ("昭和22年勅令第1号", None, None),
-    ("平成26年特定個人情報保護委員会規則第1号", None, None),
-]
-
-
-@pytest.mark.parametrize(("number", "bill", "law_id"), DERIVATIONS)
-def test_law_id_is_derived_only_for_cabinet_bills_and_cabinet_orders(number: str, bill: str | None, law_id: str | None) -> None:
-    parsed = parse_law_number(number)
-    assert parsed is not None
-    assert derive_law_id(parsed, bill) == law_id
 
 
 @pytest.mark.parametrize(
@@ -50,12 +20,16 @@ def test_law_id_is_derived_only_for_cabinet_bills_and_cabinet_orders(number: str
         ("425AC0000000072", "平成25年法律第27号", "法律", "閣法", "法令ID「425AC0000000072」の末尾3桁が法令番号「平成25年法律第27号」の番号と合いません"),
         ("325AC0000000027", "平成25年法律第27号", "法律", "閣法", "法令ID「325AC0000000027」の元号・年が法令番号「平成25年法律第27号」と合いません（425…のはず）"),
         ("426AC0000000104", "平成26年法律第104号", "法律", "衆法", "衆法の法令IDは 426AC1000000104 の形です（「426AC0000000104」）"),
-        ("322CO0000000067", "昭和22年法律第67号", "法律", "閣法", "法令ID「322CO0000000067」の種別が kind「法律」と合いません"),
+        ("322CO0000000067", "昭和22年法律第67号", "法律", "閣法", "法令ID「322CO0000000067」は政令の法令IDです（kind: 法律）"),
+        ("322CO1000000016", "昭和22年政令第16号", "政令", None, "政令の法令IDは 322CO0000000016 の形です（「322CO1000000016」）"),
+        ("324R00000001004", "昭和24年会計検査院規則第4号", "規則", None, None),  # kinds the list added: R, RJNJ, RPMD
+        ("324RJNJ01099000", None, "人事院規則", None, None),
+        ("412RPMD08219999", None, "内閣総理大臣決定", None, None),
         ("425AC0000000027", "平成25年法律第27号", "法律", None, "法律の法令IDには提出者（bill: 閣法 / 衆法 / 参法）が必要です"),
         ("425AC27", "平成25年法律第27号", "法律", "閣法", "法令ID「425AC27」の形が正しくありません（例: 425AC0000000027）"),
     ],
 )
-def test_registry_law_id_must_agree_with_its_number(law_id: str, number: str | None, kind: str, bill: str | None, message: str | None) -> None:
+def test_hand_written_law_id_must_agree_with_its_number(law_id: str, number: str | None, kind: str, bill: str | None, message: str | None) -> None:
     assert id_problem(law_id, parse_law_number(number) if number else None, kind, bill) == message
 
 

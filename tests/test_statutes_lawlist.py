@@ -22,6 +22,7 @@ from kb.statutes.lawlist import (
     read_law_list,
     render_law_list,
 )
+from kb.statutes.registry import registry_problems
 
 HERE = Path(__file__).parent / "fixtures" / "statutes"
 LISTS = HERE / "lawlists"
@@ -73,6 +74,13 @@ def test_every_broken_row_is_reported_with_its_line_and_field() -> None:
         (5, "title", "法令名が空です"),
         (6, "行", "項目は 3 個（id,law_number,title）のはずが 2 個です"),
     ]
+
+
+def test_broken_list_reports_only_its_own_problems() -> None:
+    """statutes.yaml is checked against the list: against no list every entry would look wrong."""
+    problems = registry_problems(law_list=LISTS / "rows_broken.csv")
+    assert {p.path.rsplit("/", 1)[-1] for p in problems} == {"rows_broken.csv"}
+    assert len(problems) == 4
 
 
 def test_kb_check_fails_on_a_broken_list(monkeypatch: pytest.MonkeyPatch) -> None:

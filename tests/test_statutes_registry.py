@@ -17,11 +17,23 @@ def test_repository_registry_is_valid() -> None:
     assert registry_problems(DEFAULT_REGISTRY) == []
 
 
-def test_every_unlisted_law_id_says_how_it_was_checked() -> None:
-    """IDs of the list are e-Gov's own; an ID typed by hand (a repealed law) must say how it was verified."""
-    registry = load_registry(DEFAULT_REGISTRY)
-    unchecked = [s.id for s in registry.statutes.values() if s.egov_id and not s.listed and not s.checked]
-    assert unchecked == []
+def test_registry_follows_edits_of_statutes_yaml_and_of_the_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loaded registries are cached between runs by content: an edit of either file must show at once."""
+    from kb.statutes import registry as module
+
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    yaml_file, csv_file = tmp_path / "statutes.yaml", tmp_path / "egov_laws.csv"
+    yaml_file.write_text("statutes:\n  - id: 322AC0000000067\n    title: 地方自治法\n    aliases: [自治法]\n", encoding="utf-8")
+    csv_file.write_text("id,law_number,title\n322AC0000000067,昭和二十二年法律第六十七号,地方自治法\n", encoding="utf-8")
+    assert load_registry(yaml_file, csv_file).lookup_name("自治法") is not None
+    yaml_file.write_text(yaml_file.read_text(encoding="utf-8").replace("自治法]", "地自法]"), encoding="utf-8")
+    module._cached.cache_clear()  # a new process: only the file cache is left
+    assert load_registry(yaml_file, csv_file).lookup_name("自治法") is None
+    csv_file.write_text("id,law_number,title\n", encoding="utf-8")  # the law leaves the list
+    module._cached.cache_clear()
+    module._listed_index.cache_clear()
+    problems = registry_problems(yaml_file, csv_file)
+    assert [p.field for p in problems] == ["statutes[0].id"]
 
 
 def test_registry_holds_every_listed_law_and_the_entries_on_top() -> None:

@@ -47,6 +47,9 @@ RESOLUTIONS = [
     ("工業標準化法第8条。同法第12条", 1, None, "第12条", UNREGISTERED),  # an unregistered law is still the antecedent
     ("地方自治法（昭和22年法律第68号）第2条", 0, None, "第2条", MISMATCH),  # title and number name two laws
     ("日本学術会議法第3条", 0, None, "第3条", SHARED_NAME),  # two listed laws have this title
+    ("日本学術会議法（令和7年法律第70号）第3条", 0, "507AC0000000070", "第3条", None),  # the number settles a shared title
+    ("改正地方自治法（令和5年法律第19号）第252条", 0, "322AC0000000067", "第252条", None),  # the amending act's number
+    ("住宅宿泊事業法施行要領第2の1", 0, None, None, UNREGISTERED),  # the 要領, not the law, even before its pinpoint
     ("昭和22年法律第999号第2条", 0, None, "第2条", NUMBER_NOT_LISTED),
     ("住民基本台帳法第4条及び第5条", 1, "342AC0000000081", "第5条", None),
     ("番号法附則第2条及び第3条", 1, MYNUMBER, "附則第3条", None),

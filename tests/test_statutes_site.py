@@ -132,3 +132,9 @@ def test_search_for_a_word_that_names_no_law_is_plain_text_search(site: SiteClie
 def test_statute_names_table_maps_every_name_to_its_law(db: sqlite_utils.Database) -> None:
     rows = db.execute("select name, statute_id, how from statute_names where name in ('マイナンバー法', '番号利用法', '道路交通法施行令')").fetchall()
     assert set(rows) == {("マイナンバー法", MYNUMBER, "略称"), ("番号利用法", MYNUMBER, "短い名前"), ("道路交通法施行令", "335CO0000000270", "題名")}
+
+
+def test_search_for_a_title_typed_with_ascii_brackets_finds_the_law(site: SiteClient) -> None:
+    """e-Gov writes （） in 306 titles; a clerk types () or full-width digits: the name is compared normalised."""
+    html = site.get("/search?q=明治二十二年法律第三十四号(決闘罪ニ関スル件)").text
+    assert 'href="/kb/statutes/122AC0000000034"' in html

@@ -103,6 +103,10 @@ def egov() -> Iterator[tuple[FakeEgov, str]]:
         server.server_close()
 
 
+# statutes.yaml beside the fixture list: an alias of a law in both the old and the new list.
+STATUTES_YAML = "statutes:\n  - id: 322AC0000000067\n    title: 地方自治法\n    aliases: [自治法]\n"
+
+
 @pytest.fixture
 def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with a copy of the fixture list and its provenance file; KB_LAW_LIST points at the list."""
@@ -111,6 +115,8 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copyfile(HERE / "egov_laws.csv", folder / "egov_laws.csv")
     shutil.copyfile(HERE / "source.yaml", folder / "LICENSES" / "egov-laws.source.yaml")
     monkeypatch.setenv("KB_LAW_LIST", str(folder / "egov_laws.csv"))
+    (folder / "statutes.yaml").write_text(STATUTES_YAML, encoding="utf-8")
+    monkeypatch.setenv("KB_STATUTES", str(folder / "statutes.yaml"))
     monkeypatch.delenv("KB_EGOV_API", raising=False)
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.setenv(name, "127.0.0.1,localhost")
@@ -323,3 +329,20 @@ def test_repealed_laws_and_amending_acts_are_left_out_of_a_page() -> None:
     page = parse_v2_page(json.dumps({"total_count": 9, "count": 4, "next_offset": 4, "laws": [*ITEMS[5:7], ITEMS[2], expired]}).encode())
     assert [law.id for law in page.laws] == ["425AC0000000027"]  # 506AC…065 is Partial, 323AC…099 repealed
     assert (page.count, page.left_out, page.total, page.next_offset) == (4, 3, 9, 4)
+
+
+def test_update_refuses_a_list_that_statutes_yaml_no_longer_fits(egov: tuple[FakeEgov, str], data: Path) -> None:
+    """An entry repeating the old title of a renamed law would fail kb check after the update: say which, write nothing."""
+    _, root = egov
+    (data / "statutes.yaml").write_text(
+        "statutes:\n  - id: 425AC0000000027\n    title: 行政手続における特定の個人を識別するための番号の利用等に関する法律（旧題名）\n"
+        "    short: 番号利用法\n",
+        encoding="utf-8",
+    )
+    before = snapshot(data)
+    result = update("--api-url", f"{root}/api/2")
+    assert result.exit_code == 1
+    assert "statutes.yaml:3: statutes[0].title:" in result.output and "法令一覧は変更していません" in result.output
+    assert snapshot(data) == before
+    dry = update("--api-url", f"{root}/api/2", "--dry-run")
+    assert dry.exit_code == 0 and "data/statutes.yaml の 1 件の項目を直す必要があります" in dry.output

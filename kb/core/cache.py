@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar, cast
@@ -37,7 +39,8 @@ def cache_dir() -> Path:
 def cache_key(inputs: Iterable[Path], salt: str = "") -> str:
     """The inputs' names and contents (hashing 2 MB is cheaper than trusting times), the code, cwd and `salt`."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(repr((salt, str(Path.cwd()))).encode())  # cwd: problems name files relative to it
+    # cwd: problems name files relative to it; Python and Unicode versions: names are folded with NFKC
+    h.update(repr((salt, str(Path.cwd()), sys.version, unicodedata.unidata_version)).encode())
     for path in [*inputs, *code_files()]:
         h.update(str(path).encode() + b"\0")
         try:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kb.core.vocab import SECTION_ORDER
 from kb.db.schema import FTS_TABLE
 from kb.search.snippets import Part, Snippet, best_snippet, highlight, plain_snippet
-from kb.search.textnorm import fts_query
+from kb.search.textnorm import fts_query, name_key
 
 # bm25 column weights: title, names (governments, ministries, field, theme), body.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
@@ -41,7 +40,7 @@ COUNT_SQL = f"select count(*) from {FTS_TABLE} where {FTS_TABLE} match escape_ft
 # finds the proposals that cite the law under any name: text hits first (bm25), then the others.
 STATUTE_NAMES_SQL = """
 select s.id, s.name, s.title from statute_names n join statutes s on s.id = n.statute_id
-where n.name = :q group by s.id order by s.citation_count desc, s.id
+where n.key = :q group by s.id order by s.citation_count desc, s.id
 """
 _MATCHED = f"""
 select rowid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)
@@ -151,17 +150,12 @@ async def ranked_search(db: Database, query: str, page: int = 1) -> SearchPage:
 
 
 async def named_statutes(db: Database, query: str) -> list[NamedStatute]:
-    """The laws the whole query names (NFKC, spaces dropped); none when the database has no statute tables."""
-    name = unicodedata.normalize("NFKC", query).replace(" ", "")
+    """The laws the whole query names (compared as `statute_names.key`); none when the database has no statute tables."""
     try:
-        rows = await db.execute(STATUTE_NAMES_SQL, {"q": name})
+        rows = await db.execute(STATUTE_NAMES_SQL, {"q": name_key(query)})
     except sqlite3.OperationalError:  # a database built without the statutes step
         return []
-    found = [NamedStatute(r["id"], r["name"], r["title"]) for r in rows]
-    if not found and name != query:
-        rows = await db.execute(STATUTE_NAMES_SQL, {"q": query})
-        found = [NamedStatute(r["id"], r["name"], r["title"]) for r in rows]
-    return found
+    return [NamedStatute(r["id"], r["name"], r["title"]) for r in rows]
 
 
 def escape_fts(query: str | None) -> str:

@@ -80,6 +80,11 @@ def normalize(text: str) -> str:
 
 
 @lru_cache(maxsize=1 << 16)
+def name_key(name: str) -> str:
+    """A name as searches compare it: normalised, without spaces (マイナンバー法, ＮＰＯ法 and NPO法 alike)."""
+    return "".join(normalize(name).split())
+
+
 def _is_token_char(ch: str) -> bool:
     """Same classes FTS5's unicode61 tokenizer keeps as token characters (L*, N*, Co)."""
     cat = unicodedata.category(ch)

@@ -46,7 +46,9 @@ _BACK = re.compile(
 )
 _SUFFIX = re.compile("|".join(SUFFIXES))
 _PART = re.compile("|".join(PARTS))
-_NAMED_AFTER_LAW = re.compile(rf"[{NAME_CHARS}]{{0,8}}?(?P<suffix>{'|'.join(OTHER_SUFFIXES)})(?![{NAME_CHARS}])")
+# The end of an instrument's name: not followed by another name character, unless a pinpoint starts.
+_NAME_END = rf"(?:(?![{NAME_CHARS}])|(?=第\d|別表|附則))"
+_NAMED_AFTER_LAW = re.compile(rf"[{NAME_CHARS}]{{0,8}}?(?P<suffix>{'|'.join(OTHER_SUFFIXES)}){_NAME_END}")
 PIN_BACK_WORDS = ("同条", "同項", "同号", "前条", "次条", "前項", "次項", "前号", "次号")
 _PAREN = re.compile(
     r"\((?:"
@@ -61,7 +63,7 @@ _LAW_END_OK = re.compile(r"第\d|別表|附則|上(?![" + NAME_CHARS + r"])|等|
 _G_LAW_TITLE = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN}[{NAME_CHARS}]*?)*?法律(?=\((?:明治|大正|昭和|平成|令和)|第\d|別表|附則)")
 # A guideline's title may join words with ・ (介護予防・日常生活支援総合事業のガイドライン).
 _G_OTHER = re.compile(
-    rf"[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:{_CONN}[{NAME_CHARS}・]*?)*?(?P<suffix>{'|'.join(OTHER_SUFFIXES)})(?![{NAME_CHARS}])"
+    rf"[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:{_CONN}[{NAME_CHARS}・]*?)*?(?P<suffix>{'|'.join(OTHER_SUFFIXES)}){_NAME_END}"
 )
 _G_NOTICE = re.compile(rf"[{NAME_CHARS}]*?(?:{'|'.join(NOTICE_ISSUERS)})(?P<suffix>通知|通達|事務連絡)(?![{NAME_CHARS}])")
 # 「…について」（平成29年3月31日付け総行住第48号総務省自治行政局住民制度課長通知）: a notice's
@@ -156,6 +158,7 @@ class Mention:
     pinpoint: Pinpoint | None = None
     back: str | None = None  # 同法, 同令, 同条, 前条, 本ガイドライン…
     kind_hint: str | None = None  # kind the words imply: 法律, 政令, ガイドライン, 通知…
+    modified: bool = False  # written after 改正・新・旧…: a law number beside it may be the amending act's
     group: int = 0  # mentions joined by 及び, 並びに, 、 share a group (for ambiguity)
 
 
@@ -343,7 +346,8 @@ def _head(text: str, i: int, names: NameMatcher, known_at: dict[int, tuple[str, 
         if other is not None:  # 住宅宿泊事業法施行要領: an instrument named after the law, not the law
             return Mention(i, other.end(), Form.UNREGISTERED, text[i : other.end()], base=text[i : other.end()], kind_hint=other.group("suffix"))
         form = Form.DEFINED if known in names.defined else Form.ALIAS
-        return _with_suffix(text, Mention(i, end, form, known, base=known))
+        modified = text[:i].endswith(MODIFIERS)
+        return _with_suffix(text, Mention(i, end, form, known, base=known, modified=modified))
     found = _generic(text, i, names) if may_be_generic else None
     if found is not None:
         start, end, kind, suffix = found

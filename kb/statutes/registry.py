@@ -285,7 +285,14 @@ def _entry(raw: Any, i: int, ctx: _Context) -> Statute | None:
         problem("id", f"必須の項目がありません（法令ID、または{SLUG_HELP}）")
     elif not LAW_ID_RE.match(sid) and not (sid[:1].islower() and sid.replace("-", "").isalnum() and sid.isascii()):
         problem("id", f"「{sid}」は使えません。e-Gov の法令ID（例: 425AC0000000027）か、{SLUG_HELP}")
-    if kind not in KINDS:
+    repealed = _text(raw.get("repealed"))
+    if sid and LAW_ID_RE.match(sid) and repealed is None:
+        # A law ID that is not (or no longer) in the list: one problem, not one per field a hand entry needs.
+        problem("id", f"法令ID「{sid}」は e-Gov の現行法令の一覧にありません。廃止された法令なら repealed: に廃止の日と経緯を書いてください（新しい法令なら kb statutes update で一覧を更新）")
+        return None
+    if kind is None:
+        problem("kind", f"必須の項目がありません（使える値: {' / '.join(KINDS)}）")
+    elif kind not in KINDS:
         problem("kind", f"「{raw.get('kind')}」は使えません。使える値: {' / '.join(KINDS)}")
     number = None
     if raw.get("number") is not None:
@@ -297,11 +304,8 @@ def _entry(raw: Any, i: int, ctx: _Context) -> Statute | None:
     bill = _text(raw.get("bill"))
     if bill is not None and kind in KINDS and (kind != "法律" or bill not in BILLS):
         problem("bill", f"bill は法律にだけ書き、値は {' / '.join(BILLS)} のどれかです（「{bill}」）")
-    repealed = _text(raw.get("repealed"))
     if sid and LAW_ID_RE.match(sid):
         # An ID the list does not hold: a law no longer in force, entered by hand and checked.
-        if repealed is None:
-            problem("id", f"法令ID「{sid}」は e-Gov の現行法令の一覧にありません。廃止された法令なら repealed: に廃止の日と経緯を書いてください（新しい法令なら kb statutes update で一覧を更新）")
         number_ok = raw.get("number") is None or number is not None
         if kind in KINDS and number_ok:
             reason = id_problem(sid, number, kind, bill)
@@ -340,7 +344,7 @@ def _check_listed(raw: dict[str, Any], law: Statute, problem: Callable[[str, str
             problem("number", f"法令番号「{number.label}」は e-Gov の一覧の「{law.number_text}」と違います")
     bill = _text(raw.get("bill"))
     if bill is not None and bill != law.bill:
-        problem("bill", f"法令ID {law.id} は{law.bill or '法律ではありません'}です（bill: {bill}）")
+        problem("bill", f"法令ID {law.id} の提出者は{law.bill}です（bill: {bill}）" if law.bill else f"法令ID {law.id} には提出者（bill）がありません（bill: {bill}）")
     if _text(raw.get("repealed")):
         problem("repealed", "e-Gov の現行法令の一覧にある法令です（repealed は廃止された法令にだけ書きます）")
 
@@ -458,17 +462,15 @@ def _cached(path: str, law_list: str, key: str) -> Registry:
 
 
 def _build(path: str, law_list: str) -> _Loaded:
-    problems: list[Problem] = []
+    """The registry, or the problems: the list's alone when the list is broken (statutes.yaml is checked
+    against the list, so checking it against nothing would report every entry)."""
     index, list_problems = listed_index(law_list)
-    problems += list_problems
-    registry: Registry | None = None
+    if index is None:
+        return _Loaded(None, list_problems)
     try:
-        registry = parse_registry(Path(path).read_text(encoding="utf-8"), path, index or ())
+        return _Loaded(parse_registry(Path(path).read_text(encoding="utf-8"), path, index))
     except ProblemError as exc:
-        problems += exc.problems
-    if problems:
-        return _Loaded(None, tuple(problems))
-    return _Loaded(registry)
+        return _Loaded(None, tuple(exc.problems))
 
 
 def registry_problems(path: str | Path | None = None, law_list: str | Path | None = None) -> list[Problem]:

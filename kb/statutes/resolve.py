@@ -141,14 +141,20 @@ def by_number(number: LawNumber, registry: Registry, title: str | None = None) -
     return Target(None, title or number.label, number.kind, number, why=NUMBER_NOT_LISTED)
 
 
-def _named(name: str, registry: Registry, kind_hint: str | None) -> Target | None:
-    """A registry name → its law; a name shared by several laws → unresolved, saying so."""
+def _named(name: str, registry: Registry, kind_hint: str | None, number: LawNumber | None) -> Target | None:
+    """A registry name → its law; a name shared by several laws → the one its number names, else unresolved, saying so."""
     statute = registry.lookup_clean(name)
     if statute is not None:
         return Target.of(statute)
-    if name in registry.ambiguous_names:
-        return Target(None, name, kind_hint or UNKNOWN_KIND, why=SHARED_NAME)
-    return None
+    candidates = registry.ambiguous_names.get(name)
+    if candidates is None:
+        return None
+    by_number = registry.lookup_number(number) if number else None
+    if by_number is not None and by_number.id in candidates:
+        return Target.of(by_number)
+    kinds = {registry.statutes[c].kind for c in candidates}
+    kind = kinds.pop() if len(kinds) == 1 else kind_hint or UNKNOWN_KIND
+    return Target(None, name, kind, number, why=SHARED_NAME)
 
 
 def _agrees(target: Target, number: LawNumber | None, registry: Registry) -> Target:
@@ -170,8 +176,8 @@ def name_target(m: Mention, registry: Registry, abbreviations: Abbreviations, at
     if m.form is Form.DEFINED:
         target = abbreviations.lookup(base, at)
     elif m.form is Form.ALIAS:
-        target = _named(base, registry, m.kind_hint)
-        if target is not None:
+        target = _named(base, registry, m.kind_hint, m.law_number)
+        if target is not None and not m.modified:  # 改正地方自治法（令和5年法律第19号）: the number is the amending act's
             target = _agrees(target, m.law_number, registry)
     elif m.form is Form.LAW_NUMBER and m.law_number is not None:
         target = by_number(m.law_number, registry)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kb.core.models import Proposal
 from kb.db.parallel import map_items
 from kb.db.schema import Step
+from kb.search.textnorm import name_key
 from kb.statutes.egov import law_url
 from kb.statutes.extract import PartCitation, extract_proposal
 from kb.statutes.lawlist import law_list_path
@@ -97,7 +98,7 @@ def cited_kinds(found: list[PartCitation]) -> list[str]:
 
 
 def name_rows(registry: Registry) -> list[dict[str, Any]]:
-    """Every name a law is found by (title, short name, alias, 施行令 of an alias), for search and for researchers."""
+    """Every name a law is written with (title, short name, alias), as written and as search compares it (`key`)."""
     rows: list[dict[str, Any]] = []
     for s in registry.statutes.values():
         spelled = [(s.title, "題名"), *([(s.short, "短い名前")] if s.short else []), *((a, "略称") for a in s.aliases)]
@@ -105,7 +106,7 @@ def name_rows(registry: Registry) -> list[dict[str, Any]]:
         for name, how in spelled:
             if name not in seen:
                 seen.add(name)
-                rows.append({"name": name, "statute_id": s.id, "how": how})
+                rows.append({"name": name, "key": name_key(name), "statute_id": s.id, "how": how})
     return rows
 
 
@@ -123,9 +124,11 @@ def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
     )  # fmt: skip
     columns, rows = _statute_table_rows(registry)
     _insert_rows(db, "statutes", columns, rows)
-    db.table("statute_names").create({"name": str, "statute_id": str, "how": str}, foreign_keys=[("statute_id", "statutes", "id")])
-    _insert_rows(db, "statute_names", ["name", "statute_id", "how"], [tuple(r.values()) for r in name_rows(registry)])
-    db.table("statute_names").create_index(["name"])
+    db.table("statute_names").create(
+        {"name": str, "key": str, "statute_id": str, "how": str}, foreign_keys=[("statute_id", "statutes", "id")]
+    )
+    _insert_rows(db, "statute_names", ["name", "key", "statute_id", "how"], [tuple(r.values()) for r in name_rows(registry)])
+    db.table("statute_names").create_index(["key"])
     db.table("statute_names").create_index(["statute_id"])
 
 

@@ -42,7 +42,7 @@ from urllib.parse import urlencode, urlsplit
 
 import yaml
 
-from kb.core.problems import ProblemError, display_path
+from kb.core.problems import Problem, ProblemError, display_path
 from kb.files.store import write_atomic
 from kb.statutes.lawlist import ListedLaw, law_list_path, parse_law_list, read_law_list, render_law_list
 
@@ -373,6 +373,7 @@ class LawListUpdate:
     dry_run: bool = False
     written: list[Path] = field(default_factory=list)
     too_small: bool = False  # shown on a dry run, refused otherwise
+    registry_problems: list[Problem] = field(default_factory=list)  # statutes.yaml against the new list
 
     def render(self) -> str:
         """The summary and the lists, Japanese, `ID<TAB>法令名` per law so it pastes into a spreadsheet."""
@@ -399,11 +400,28 @@ class LawListUpdate:
                 lines.append("変更はありません")
         if self.too_small:
             lines.append(f"注意: 現在の一覧（{self.current:,} 件）の半分に満たない件数です。--force なしでは書き込みません")
+        if self.registry_problems:
+            lines.append(f"注意: 新しい一覧では data/statutes.yaml の {len(self.registry_problems)} 件の項目を直す必要があります（--force なしでは書き込みません）:")
+            lines += [f"  {p}" for p in self.registry_problems]
         if self.dry_run:
             lines.append("--dry-run のため、何も書き込んでいません")
         else:
             lines.append("書き込みました: " + "、".join(display_path(p) for p in self.written))
         return "\n".join(lines)
+
+
+def registry_against(laws: Sequence[ListedLaw]) -> list[Problem]:
+    """Problems statutes.yaml would have over `laws`: entries whose law was dropped or renamed."""
+    from kb.statutes.registry import parse_registry, registry_path
+
+    path = registry_path()
+    if not path.exists():
+        return []
+    try:
+        parse_registry(path.read_text(encoding="utf-8"), path, laws)
+    except ProblemError as exc:
+        return exc.problems
+    return []
 
 
 def _listed(label: str, laws: Sequence[ListedLaw]) -> list[str]:
@@ -468,8 +486,16 @@ def update_law_list(
         raise UpdateRefused(f"取得した法令一覧に問題があります:\n{shown}{more}\n{UNCHANGED}") from None
     result = LawListUpdate(target, source_file, fetched, len(current), compare(current, laws), had_list, dry_run)
     result.too_small = too_small(len(current), len(laws))
+    result.registry_problems = registry_against(laws)
     if dry_run:
         return result
+    if result.registry_problems and not force:
+        shown = "\n".join(f"  {p}" for p in result.registry_problems[:20])
+        more = f"\n  …ほか {len(result.registry_problems) - 20} 件" if len(result.registry_problems) > 20 else ""
+        raise UpdateRefused(
+            f"新しい一覧では data/statutes.yaml の項目が合わなくなります（法令IDの削除・題名の変更）:\n{shown}{more}\n"
+            f"statutes.yaml を直してから、または --force で一覧を書き込んでから同じ変更で直してください。{UNCHANGED}"
+        )
     if result.too_small and not force:
         raise UpdateRefused(
             f"取得した現行法令は {len(laws):,} 件で、現在の一覧（{len(current):,} 件）の半分に満たないため書き込みません。"
