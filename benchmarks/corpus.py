@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.files.store import iter_proposal_files  # noqa: E402
 from kb.core.models import Decision, Proposal, Source, relative_path  # noqa: E402
+from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage, year_to_era  # noqa: E402
+from kb.files.disk import iter_proposal_files  # noqa: E402
 from kb.files.parse import parse_file  # noqa: E402
 from kb.files.render import render  # noqa: E402
-from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage, year_to_era  # noqa: E402
 
 SYNTHETIC_SOURCE = "合成データ（benchmarks/corpus.py で生成。実在の提案ではありません）"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.files.store import iter_proposal_files  # noqa: E402
+from kb.files.disk import iter_proposal_files  # noqa: E402
 from kb.files.parse import _md as KB_MARKDOWN  # noqa: E402  - the parser kb.files.parse uses, on purpose
 from kb.files.parse import parse_file  # noqa: E402
 

@@ -39,7 +39,7 @@ import report  # noqa: E402
 import search  # noqa: E402
 from corpus import generate  # noqa: E402
 
-from kb.files.store import iter_proposal_files  # noqa: E402
+from kb.files.disk import iter_proposal_files  # noqa: E402
 
 RESULTS = HERE / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"

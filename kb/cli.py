@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,6 +15,7 @@ from kb import pipeline
 from kb.core.problems import Problem, ProblemError
 from kb.core.report import Format, format_problems
 from kb.files import store
+from kb.files.disk import os_error_message
 
 app = typer.Typer(
     help="bunken-kb: 地方分権改革・提案募集方式の提案ナレッジベース",
@@ -170,12 +173,15 @@ def serve(
     db: DbOption = DEFAULT_DB,
     directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
     workers: Annotated[int, typer.Option("--workers", min=1, help="ページを作るプロセス数（CPU コア数までが目安）")] = 1,
+    public: Annotated[
+        bool, typer.Option("--public", help="インターネットに公開する設定: 任意の SQL を止める（登録済みのクエリ・CSV・JSON・DB のダウンロードは使える）")
+    ] = False,
 ) -> None:
     """DB が無いか提案フォルダより古ければ作り直し、Datasette で http://127.0.0.1:PORT/ に公開する。"""
     from kb.serve import serve as serve_site  # Datasette is only imported when serving
 
     try:
-        serve_site(db, [directory], port=port, announce=typer.echo, workers=workers)
+        serve_site(db, [directory], port=port, announce=typer.echo, workers=workers, public=public)
     except ProblemError as exc:
         for problem in exc.problems:
             _err(str(problem))
@@ -296,5 +302,29 @@ def import_sheets(
     _print_check_problems(report.check_problems)
 
 
+_MAIN_PID = os.getpid()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP end the command like Ctrl+C does: through Python, so temporary files are removed.
+
+    Only in the command's own process: a forked worker (the build's pool, which its owner stops
+    with SIGTERM) dies the default way, as it would without this handler.
+    """
+    if os.getpid() != _MAIN_PID:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    app()
+    """The `kb` command: a file-system fault anywhere ends in one Japanese line naming the path, exit 1."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _exit_on_signal)
+    try:
+        app()
+    except OSError as exc:
+        _err(os_error_message(exc))
+        sys.exit(1)

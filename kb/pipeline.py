@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kb.core import tempfiles
 from kb.core.models import proposal_id
 from kb.core.paths import data_dir
 from kb.core.problems import Problem, ProblemError, display_path
@@ -98,6 +99,7 @@ def import_(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: 
     """
     from kb.importer.merge import run_import
 
+    tempfiles.remove_stale_below(out_dir)  # what a killed import or fmt left in any year folder
     report = run_import(inputs, out_dir, force=force, url=url)
     written = [change.path for change in report.files if change.changed] if report.written else []
     if written:

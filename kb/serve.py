@@ -28,17 +28,30 @@ from kb.pipeline import build, build_inputs
 SITE = Path(__file__).resolve().parent.parent / "site"
 HOST = "127.0.0.1"
 SERVE_DB_ENV = "KB_SERVE_DB"  # how `kb serve --workers N` tells its worker processes which database to open
+SERVE_PUBLIC_ENV = "KB_SERVE_PUBLIC"  # … and whether they serve in --public mode ("1")
 
 
 def newest_mtime(paths: Iterable[Path]) -> float:
-    """Latest modification time of the folders and every file below them (folders catch deletions)."""
+    """Latest modification time of the folders and every file below them (folders catch deletions).
+
+    Anything that cannot be read counts as new (infinity): the build then runs and says what is wrong.
+    """
     newest = 0.0
     for root in paths:
         if not root.exists():
             continue
         newest = max(newest, root.stat().st_mtime)
-        for path in root.rglob("*"):
-            newest = max(newest, path.stat().st_mtime)
+        if not root.is_dir():
+            continue
+        errors: list[OSError] = []
+        for folder, dirnames, filenames in os.walk(root, onerror=errors.append):
+            for name in [*dirnames, *filenames]:
+                try:
+                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
+                except OSError:
+                    return float("inf")
+        if errors:
+            return float("inf")
     return newest
 
 
@@ -56,9 +69,16 @@ def load_metadata(site: Path = SITE) -> dict:
     return yaml.safe_load((site / "metadata.yml").read_text(encoding="utf-8"))
 
 
-def make_datasette(db_path: str | Path, site: Path = SITE) -> Datasette:
-    """The site: the database immutable under the name `kb`, with site/'s metadata, templates and plugins."""
+def make_datasette(db_path: str | Path, site: Path = SITE, public: bool = False) -> Datasette:
+    """The site: the database immutable under the name `kb`, with site/'s metadata, templates and plugins.
+
+    `public` (kb serve --public, for a server on the internet) turns arbitrary SQL off with
+    Datasette's `default_allow_sql` setting: `?sql=` and `_where=` answer 403; canned queries,
+    tables, CSV/JSON and the database download stay (site/plugins/hardening.py, docs/site.md).
+    """
     settings = json.loads((site / "settings.json").read_text(encoding="utf-8"))
+    if public:
+        settings["default_allow_sql"] = False
     ds = Datasette(
         metadata=load_metadata(site),
         template_dir=str(site / "templates"),
@@ -88,7 +108,7 @@ class NoDelayH11Protocol(H11Protocol):
 
 def app_from_environment() -> Any:
     """The site for uvicorn's worker processes, which import it by name: the database path comes from $KB_SERVE_DB."""
-    return make_datasette(os.environ[SERVE_DB_ENV]).app()
+    return make_datasette(os.environ[SERVE_DB_ENV], public=os.environ.get(SERVE_PUBLIC_ENV) == "1").app()
 
 
 def serve(
@@ -97,6 +117,7 @@ def serve(
     port: int = 8001,
     announce: Callable[[str], None] = print,
     workers: int = 1,
+    public: bool = False,
 ) -> None:
     """Build if needed, then serve until interrupted. Raises ProblemError when the files have problems.
 
@@ -106,12 +127,13 @@ def serve(
     built = ensure_built(db_path, proposal_dirs)
     if built:
         announce(built.summary())
-    announce(f"http://{HOST}:{port}/ で公開しています（Ctrl+C で終了）")
+    announce(f"http://{HOST}:{port}/ で公開しています（Ctrl+C で終了）" + ("。任意の SQL は使えません（--public）" if public else ""))
     if workers > 1:
         os.environ[SERVE_DB_ENV] = str(Path(db_path).resolve())
+        os.environ[SERVE_PUBLIC_ENV] = "1" if public else "0"
         target = f"{__name__}:{app_from_environment.__name__}"
         uvicorn.run(
             target, factory=True, host=HOST, port=port, workers=workers, http=NoDelayH11Protocol, log_level="warning"
         )
     else:
-        uvicorn.run(make_datasette(db_path).app(), host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning")
+        uvicorn.run(make_datasette(db_path, public=public).app(), host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning")

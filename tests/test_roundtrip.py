@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from kb.core.models import Decision, Proposal, Source
 from kb.core.vocab import Association, Category, Outcome, SectionKey, Stage
+from kb.files.disk import iter_proposal_files
 from kb.files.parse import parse_file, parse_text
 from kb.files.render import render
-from kb.files.store import iter_proposal_files
 
 REPO = Path(__file__).parent.parent
 CANONICAL = iter_proposal_files(d for d in (REPO / "proposals", Path(__file__).parent / "fixtures" / "valid") if d.is_dir())

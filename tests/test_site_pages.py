@@ -84,7 +84,8 @@ def test_script_and_javascript_links_in_a_proposal_are_inert(site: SiteClient) -
     assert "<script>alert" not in html
     assert "javascript:alert(1)" not in html
     assert not re.search(r'href="\s*javascript:', html, re.IGNORECASE)
-    assert "onerror" not in html
+    assert not re.search(r"<img\b", html)  # raw HTML is shown as text, never as an element
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html
     assert "詳細はこちら" in html  # the link text stays, only the link is gone
     assert "javascript:alert(&#39;source&#39;)</span>" in html  # a bad source URL is shown as text
 

@@ -12,11 +12,12 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar, cast
+
+from kb.core import tempfiles
 
 T = TypeVar("T")
 
@@ -63,8 +64,8 @@ def cached(name: str, key: str, build: Callable[[], T], expected: type) -> T:
         pass
     value = build()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
+        tempfiles.remove_stale(path.parent)
+        fd, tmp = tempfiles.make_temp(path)
         try:
             with os.fdopen(fd, "wb") as f:
                 pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -24,6 +24,29 @@ def nearest(
     return list(dict.fromkeys(table[k] for k in keys))[:n]
 
 
+class Suggester:
+    """`nearest` over one fixed table, remembering its answers, with a budget of searches.
+
+    A search costs ~2 ms over the ~1,900 local governments. A file that repeats a mistyped name
+    thousands of times (a pasted list; a fuzzed file) costs one search per distinct name, and past
+    `budget` distinct names the rest get no guess: a run stays quick whatever the input.
+    """
+
+    def __init__(self, table: Mapping[str, str], key: Callable[[str], str], budget: int = 200):
+        self.table = dict(table)
+        self.key = key
+        self.budget = budget
+        self._memo: dict[str, list[str]] = {}
+
+    def __call__(self, written: str) -> list[str]:
+        folded = self.key(written)
+        if folded not in self._memo:
+            if len(self._memo) >= self.budget:
+                return []
+            self._memo[folded] = nearest(written, self.table, key=self.key)  # depends on key(written) only
+        return self._memo[folded]
+
+
 def maybe(names: Iterable[str]) -> str:
     """`（もしかして: 宮城県、…）`, or nothing when there is no good guess."""
     found = list(names)

@@ -203,7 +203,7 @@ def is_empty_mark(text: str) -> bool:
 
 # Japanese era → first Gregorian year minus one (令和元年 = 2019).
 ERAS: dict[str, int] = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
-_ERA_YEAR = re.compile(r"^(明治|大正|昭和|平成|令和)(元|\d+)年?$")
+_ERA_YEAR = re.compile(r"^(明治|大正|昭和|平成|令和)(元|[0-9]{1,3})年?$")  # ASCII digits after NFKC; no era lasts 1,000 years
 
 
 def era_to_year(label: str) -> int | None:

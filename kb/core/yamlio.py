@@ -77,28 +77,133 @@ class YamlDocument:
 
 
 def node_lines(node: yaml.Node | None, first_line: int = 1) -> dict[str, int]:
-    """Dotted path → line of every key (its own line, not its value's) and list item; "" is the root."""
-    out: dict[str, int] = {}
+    """Dotted path → line of every key (its own line, not its value's) and list item; "" is the root.
 
-    def walk(n: yaml.Node, path: str) -> None:
+    Iterative, so that nesting as deep as libyaml allows (1,000) cannot exhaust Python's stack;
+    `load` has already refused aliases, so the nodes form a tree, not a graph.
+    """
+    out: dict[str, int] = {}
+    if node is None:
+        return out
+    out[""] = node.start_mark.line + first_line
+    stack: list[tuple[yaml.Node, str]] = [(node, "")]
+    while stack:
+        n, path = stack.pop()
         if isinstance(n, yaml.MappingNode):
             for key, value in n.value:
                 child = f"{path}{key.value}"
-                walk(value, child + ".")
                 out[child] = key.start_mark.line + first_line
+                stack.append((value, child + "."))
         elif isinstance(n, yaml.SequenceNode):
             for i, item in enumerate(n.value):
                 out[f"{path}{i}"] = item.start_mark.line + first_line
-                walk(item, f"{path}{i}.")
+                stack.append((item, f"{path}{i}."))
+    return out
 
-    if node is not None:
-        out[""] = node.start_mark.line + first_line
-        walk(node, "")
+
+# What hand-edited files may not use: anchors, aliases, explicit tags and merge keys. Aliases
+# let a few hundred bytes expand into gigabytes (or a cycle); tags and merge keys only make the
+# text mean something other than what it shows. Checked from libyaml's events, before any node
+# is built, and only when one of their marks appears in the text at all.
+_SPECIAL_MARKS = re.compile(r"[&*!]|<<")
+_DEEP_HINT = re.compile(r"^[ \t-]{8,}", re.M)  # block nesting needs indentation, or "- - - -" on one line
+MAX_DEPTH = 10  # front matter needs 3 (sources → item → field); the registries 4
+MAX_REPORTED = 10  # problems of this kind per file: a fuzzed file must not print a million lines
+
+
+def _structure_problems(text: str, where: str, field: str, first_line: int) -> list[Problem]:
+    """Anchors, aliases, tags, merge keys and nesting deeper than MAX_DEPTH, each with its line."""
+    if not _SPECIAL_MARKS.search(text) and not _DEEP_HINT.search(text) and text.count("[") + text.count("{") < MAX_DEPTH:
+        return []  # the usual case: none of them can be present
+    problems: list[Problem] = []
+    depth = 0
+    loader = Loader(text)
+    try:
+        while len(problems) < MAX_REPORTED and loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + first_line
+            if isinstance(event, yaml.AliasEvent):
+                problems.append(Problem(where, line, field, f"「*{event.anchor}」（YAML の別名）は使えません。値をそのまま書いてください（* で始まる文字は \"…\" で囲みます）"))
+                continue
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                problems.append(Problem(where, line, field, f"「&{anchor}」（YAML の錨）は使えません（& で始まる文字は \"…\" で囲みます）"))
+            tag = getattr(event, "tag", None)
+            if tag is not None and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                shown = "!!" + tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,2002:") else tag
+                problems.append(Problem(where, line, field, f"「{shown}」（YAML のタグ）は使えません（! で始まる文字は \"…\" で囲みます）"))
+            if isinstance(event, yaml.ScalarEvent) and event.value == "<<" and event.implicit[0]:
+                problems.append(Problem(where, line, field, "「<<」（YAML の合併キー）は使えません。項目はそれぞれ書いてください"))
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    problems.append(Problem(where, line, field, f"入れ子が深すぎます（{MAX_DEPTH} 段まで）"))
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # a syntax error: `load` reports it with its own message
+    finally:
+        loader.dispose()
+    return problems
+
+
+_COMMENT_START = re.compile(r"(?:^|(?<=[ \t]))#", re.M)
+
+
+@dataclass(frozen=True)
+class Comment:
+    line: int
+    after_value: bool  # `key: value  # …`: the editor may have meant the `#…` as part of the value
+
+
+def comments(text: str, first_line: int = 1) -> list[Comment]:
+    """Every YAML comment (`# …` outside any value), one per line. Empty for text that is not valid YAML.
+
+    Comments are not data: a file rewritten from its data (`kb fmt`, `kb import`) loses them.
+    """
+    if "#" not in text:
+        return []
+    lines = text.split("\n")
+    marks = [(n, m.start()) for n, line in enumerate(lines) for m in _COMMENT_START.finditer(line)]
+    if not marks:
+        return []
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    loader = Loader(text)
+    try:
+        while loader.check_token():
+            token = loader.get_token()
+            if isinstance(token, yaml.ScalarToken):
+                spans.append(((token.start_mark.line, token.start_mark.column), (token.end_mark.line, token.end_mark.column)))
+    except yaml.YAMLError:
+        return []  # the syntax error is reported by `load`
+    finally:
+        loader.dispose()
+    out: list[Comment] = []
+    k = 0
+    for mark in marks:  # both in text order: one pass
+        while k < len(spans) and spans[k][1] <= mark:
+            k += 1
+        inside = k < len(spans) and spans[k][0] <= mark < spans[k][1]
+        line = mark[0] + first_line
+        if not inside and (not out or out[-1].line != line):
+            out.append(Comment(line, bool(lines[mark[0]][: mark[1]].strip())))
     return out
 
 
 def load(text: str, where: str, *, field: str = "YAML", first_line: int = 1) -> YamlDocument:
-    """Parse once; `first_line` is the file line the text starts on. Raises ProblemError on bad YAML."""
+    """Parse once; `first_line` is the file line the text starts on. Raises ProblemError on bad YAML.
+
+    Anchors, aliases, tags, merge keys and deep nesting are refused (`_structure_problems`).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: only from a str made with errors="surrogateescape"
+        line = text.count("\n", 0, exc.start) + first_line
+        raise ProblemError([Problem(where, line, field, "文字として読めない部分があります。UTF-8 で保存してください")]) from None
+    refused = _structure_problems(text, where, field, first_line)
+    if refused:
+        raise ProblemError(refused)
     loader = Loader(text)
     try:
         node = loader.get_single_node()
@@ -108,6 +213,11 @@ def load(text: str, where: str, *, field: str = "YAML", first_line: int = 1) -> 
         line = mark.line + first_line if mark else first_line
         reason = getattr(exc, "problem", None) or str(exc)
         raise ProblemError([Problem(where, line, field, f"YAML の書き方が正しくありません: {yaml_problem(reason)}")]) from None
+    except RecursionError:  # nesting libyaml accepts (up to 1,000) but the gate above did not see
+        raise ProblemError([Problem(where, first_line, field, f"入れ子が深すぎます（{MAX_DEPTH} 段まで）")]) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's limit on int())
+        message = f"値が長すぎる数字です。文字として書くなら \"…\" で囲んでください（{str(exc)[:60]}）"
+        raise ProblemError([Problem(where, first_line, field, message)]) from None
     finally:
         loader.dispose()
     return YamlDocument(data, node_lines(node, first_line))

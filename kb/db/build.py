@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from kb.core import tempfiles
 from kb.db.full import fingerprint, full_build
 from kb.db.incremental import MANY_CHANGES, decide, incremental_build
 from kb.db.parallel import using_jobs
 from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import BuildStep
 from kb.files.check import Check, duplicate_ids
-from kb.files.store import iter_proposal_files
+from kb.files.disk import list_proposal_files
 
 
 def build(
@@ -44,6 +45,7 @@ def build(
     db_path = Path(db_path)
     dirs = list(dirs)
     clock = Clock()
+    tempfiles.remove_stale(db_path.parent)  # what killed builds left, even when nothing is written now
     decision = decide(db_path, steps, fingerprint(steps), full)
     clock.lap("decide")
     with using_jobs(jobs) as jobs_in_force:
@@ -53,9 +55,9 @@ def build(
             result = incremental_build(db_path, dirs, decision.stored, run)
             reason = MANY_CHANGES
         if result is None:
-            files = iter_proposal_files(dirs)
+            listing = list_proposal_files(dirs)
             clock.lap("list files")
-            result = full_build(db_path, files, run)
+            result = full_build(db_path, listing.files, run, listing.problems)
             result.reason = reason or ""
     result.seconds = clock.seconds
     return result

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,15 +20,20 @@ from pathlib import Path
 
 import sqlite_utils
 
+from kb.core import tempfiles
+
 COPY_CHUNK = 16 << 20  # bytes per copy call: the most a cancelled copy goes on for
 
 
 def temp_beside(db_path: Path) -> Path:
-    """An empty temporary file in the target's folder (same file system, so the rename is atomic)."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".tmp")
+    """An empty temporary file in the target's folder (same file system, so the rename is atomic).
+
+    First removes what killed builds left there (`kb.core.tempfiles`): a database is 100 MB and more.
+    """
+    tempfiles.remove_stale(db_path.parent)
+    fd, path = tempfiles.make_temp(db_path)
     os.close(fd)
-    return Path(name)
+    return path
 
 
 def file_mode(path: Path) -> int:

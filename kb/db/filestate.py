@@ -14,7 +14,6 @@ when either changes, rows made from unchanged files may differ, so the build is 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import sqlite3
 import time
@@ -24,7 +23,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from kb.core.problems import ProblemError
 from kb.db.schema import FILES_TABLE, INFO_TABLE
+from kb.files import disk
 
 FINGERPRINT_KEY = "fingerprint"
 RACY_SECONDS = 2.0
@@ -44,15 +45,12 @@ def digest_bytes(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def decode(data: bytes) -> str:
-    """Bytes → text exactly as `Path.read_text(encoding="utf-8")` would give (universal newlines)."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
-
-
 def read_file(path: Path, now_ns: int | None = None) -> tuple[FileState, bytes]:
-    """Stat, then read: a write after the stat leaves a stale stat, which only causes a re-hash later."""
-    st = path.stat()
-    data = path.read_bytes()
+    """Stat, then read: a write after the stat leaves a stale stat, which only causes a re-hash later.
+
+    ProblemError (naming the file) when it cannot be read as a proposal file (`kb.files.disk`).
+    """
+    st, data = disk.read_bytes(path)
     now_ns = time.time_ns() if now_ns is None else now_ns
     racy = st.st_mtime_ns >= now_ns - int(RACY_SECONDS * 1e9)
     return FileState(str(path), st.st_size, UNTRUSTED_MTIME if racy else st.st_mtime_ns, digest_bytes(data)), data
@@ -170,7 +168,7 @@ def compare(files: list[Path], stored: dict[str, StoredFile], on_change: Callabl
                     changes.unchanged += 1
                     continue
             state, data = read_file(path, now_ns)
-        except FileNotFoundError:  # vanished since the listing: the parse reports it missing
+        except (OSError, ProblemError):  # vanished or unreadable since the listing: the parse reports why
             state, data = None, b""
         if state is not None:
             changes.read[key] = (state, data)

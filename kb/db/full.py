@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlite_utils
 
 from kb.core.models import Proposal
-from kb.core.problems import ProblemError
+from kb.core.problems import Problem, ProblemError
 from kb.db import filestate
 from kb.db.dbfile import write_atomically
 from kb.db.load import check_loaded, load_files, parsed_in_order
@@ -49,12 +49,15 @@ def populate(
     clock.lap("indexes")
 
 
-def full_build(db_path: Path, files: list[Path], run: Run) -> BuildResult:
-    """Parse every file (on `run.jobs` processes) and write a fresh database; ProblemError writes nothing."""
+def full_build(db_path: Path, files: list[Path], run: Run, listing_problems: Sequence[Problem] = ()) -> BuildResult:
+    """Parse every file (on `run.jobs` processes) and write a fresh database; ProblemError writes nothing.
+
+    `listing_problems` (folders that could not be read…) fail the build with the files' own problems.
+    """
     clock = run.clock
     loaded = load_files(files, run.jobs)
     clock.lap("parse files")
-    problems = check_loaded(loaded, run.checks)
+    problems = sorted([*listing_problems, *check_loaded(loaded, run.checks)])
     clock.lap("check")
     if problems:
         raise ProblemError(problems)

@@ -27,7 +27,7 @@ from kb.db.load import Loaded, check_loaded, load_files, parsed_in_order
 from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import CORE_PROPOSAL_TABLES, DERIVED_LOOKUPS, BuildStep
 from kb.db.tables import insert_core_rows, table_counts
-from kb.files.store import iter_proposal_files
+from kb.files.disk import list_proposal_files
 from kb.search import index
 from kb.search.index import SearchTexts
 
@@ -181,7 +181,10 @@ def _update_copy(
     copies: list[tuple[Path, BackgroundCopy]],
 ) -> BuildResult | None:
     clock = run.clock
-    files = iter_proposal_files(dirs)
+    listing = list_proposal_files(dirs)
+    if listing.problems:  # a folder that cannot be read may hide removed or changed files
+        raise ProblemError(listing.problems)
+    files = listing.files
     clock.lap("list files")
     changes = filestate.compare(files, stored, on_change=start_copy)
     clock.lap("compare files")

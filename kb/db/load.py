@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.core.models import Proposal, ProposalFile
-from kb.core.problems import Problem, display_path
+from kb.core.problems import Problem, ProblemError, display_path
 from kb.db import filestate
 from kb.db.parallel import map_items
 from kb.db.rows import opinion_rows, proposal_row, source_rows
+from kb.files import disk
 from kb.files.check import Check, run_checks
-from kb.files.parse import parse_lenient, read_lenient
+from kb.files.parse import parse_lenient
 from kb.search.index import SearchText, search_texts
 
 
@@ -48,12 +49,12 @@ def load_file(path: Path, now_ns: int, data: tuple[filestate.FileState, bytes] |
     """Read (unless already read), hash, parse and make the bigram text of one file; never raises for bad files."""
     try:
         state, raw = data or filestate.read_file(path, now_ns)
-    except FileNotFoundError:
-        return Loaded(path, None, problems=[Problem(display_path(path), 0, "ファイル", "ファイルがありません")])
+    except ProblemError as exc:  # missing, unreadable, not a regular file, too large
+        return Loaded(path, None, problems=exc.problems)
     try:
-        parsed, problems = parse_lenient(filestate.decode(raw), path)
+        parsed, problems = parse_lenient(disk.decode(raw), path)
     except UnicodeDecodeError:
-        parsed, problems = read_lenient(path)  # the parser's own message for a file that is not UTF-8
+        return Loaded(path, state, problems=[Problem(display_path(path), 1, "ファイル", "UTF-8 で保存してください")])
     if parsed is None or problems:  # checked with the others so one run reports everything; never built
         return Loaded(path, state, parsed, problems=problems)
     return Loaded(path, state, parsed, search=search_row(parsed.proposal))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -47,6 +48,14 @@ def using_jobs(jobs: int | None) -> Iterator[int]:
         _jobs = previous
 
 
+def _default_signals() -> None:
+    """In each worker: SIGTERM and SIGHUP kill it at once (the pool's terminate() relies on that), not the
+    command's own handlers inherited through fork."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _run_slice(bounds: tuple[int, int]) -> list[Any]:
     if _work is None:
         raise RuntimeError("a worker started without work")  # only map_items starts workers
@@ -66,7 +75,7 @@ def map_items(fn: Callable[[T], R], items: Sequence[T], jobs: int | None = None)
     slices = [(i, min(i + CHUNK, len(items))) for i in range(0, len(items), CHUNK)]
     _work = (fn, items)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_default_signals) as pool:
             return [result for chunk in pool.imap(_run_slice, slices) for result in chunk]
     finally:
         _work = None

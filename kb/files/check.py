@@ -13,8 +13,8 @@ from pathlib import Path
 
 from kb.core.models import Proposal, ProposalFile
 from kb.core.problems import Problem, display_path
+from kb.files.disk import list_proposal_files
 from kb.files.parse import read_lenient
-from kb.files.store import iter_proposal_files
 
 # A check sees every file that parsed, with its front-matter lines, and returns problems.
 Check = Callable[[Sequence[ProposalFile]], list[Problem]]
@@ -57,11 +57,9 @@ def check_paths(paths: Iterable[str | Path], checks: Iterable[Check] = (duplicat
     A file with problems is still checked further when a proposal could be read from it (with
     `complete` False), so one run reports everything: a wrong heading and a mistyped name together.
     """
-    result = CheckResult()
-    for path in iter_proposal_files(paths):
-        if not path.exists():
-            result.problems.append(Problem(display_path(path), 0, "ファイル", "ファイルがありません"))
-            continue
+    listing = list_proposal_files(paths)
+    result = CheckResult(problems=list(listing.problems))
+    for path in listing.files:
         located, problems = read_lenient(path)
         result.problems.extend(problems)
         if located is not None:

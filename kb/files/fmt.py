@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from kb.core import tempfiles
 from kb.core.problems import Problem
 from kb.files.check import Check, check_paths, duplicate_ids
 from kb.files.render import render
@@ -19,6 +20,9 @@ def format_paths(
     Files with problems are left alone: formatting must never hide or lose text.
     """
     result = check_paths(paths, checks)
+    if not check_only:
+        for folder in sorted({f.path.parent for f in result.files}):
+            tempfiles.remove_stale(folder)  # what a killed `kb fmt` or `kb import` left
     changed = []
     for f in result.files:
         if not f.complete:

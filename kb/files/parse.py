@@ -32,7 +32,9 @@ from kb.core.vocab import (
     is_empty_mark,
     section_for_heading,
 )
+from kb.core.yamlio import comments
 from kb.core.yamlio import load as load_yaml
+from kb.files.disk import read_text
 
 FRONT_MATTER_KEYS = [k for k in Proposal.model_fields if k not in ("sections", "opinions")]
 
@@ -112,7 +114,15 @@ def _front_matter(tokens: list[Token], where: str) -> tuple[dict[str, Any] | Non
         return None, {}, exc.problems
     if not isinstance(doc.data, dict):
         return None, {}, [Problem(where, first_line - 1, "front matter", "front matter は「キー: 値」の形で書いてください")]
-    return doc.data, doc.lines, []
+    return doc.data, doc.lines, [Problem(where, c.line, "front matter", TRAILING_COMMENT) for c in comments(token.content, first_line) if c.after_value]
+
+
+# A `#` after a value starts a YAML comment: `number: 第1号 #2` reads as 第1号, and `kb fmt` drops
+# the rest. Whole-line comments are instructions (the `kb new` template) and may go.
+TRAILING_COMMENT = (
+    "値の後の「 #」から行末までは YAML のコメントとして読まれ、値に入りません（kb fmt で消えます）。"
+    "値に含めるなら全体を \"…\" で囲み、メモなら消してください"
+)
 
 
 def _headings(tokens: list) -> list[tuple[int, int, str]]:
@@ -289,6 +299,11 @@ def _validate(data: dict[str, Any], where: str, key_lines: dict[str, int]) -> tu
 def parse_lenient(text: str, path: str | Path | None = None) -> tuple[ProposalFile | None, list[Problem]]:
     """Parse what can be parsed: the file (complete or not) when there is a proposal to check, and every problem."""
     where = display_path(path) if path is not None else "<text>"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: only from a str made with errors="surrogateescape"
+        line = text.count("\n", 0, exc.start) + 1
+        return None, [Problem(where, line, "ファイル", "文字として読めない部分があります。UTF-8 で保存してください")]
     tokens = _md.parse(text)
     lines = text.split("\n")
     data, key_lines, problems = _front_matter(tokens, where)
@@ -341,9 +356,9 @@ def read_lenient(path: str | Path) -> tuple[ProposalFile | None, list[Problem]]:
     """`parse_lenient` of a file (UTF-8)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, [Problem(display_path(path), 1, "ファイル", "UTF-8 で保存してください")]
+        text = read_text(path)
+    except ProblemError as exc:  # missing, unreadable, not a regular file, too large, not UTF-8
+        return None, exc.problems
     return parse_lenient(text, path)
 
 

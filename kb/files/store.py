@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kb.core import tempfiles
 from kb.core.models import relative_path
 from kb.core.vocab import year_to_era
 from kb.files.parse import parse_file
@@ -17,27 +16,29 @@ from kb.files.render import render_template
 ID_RE = re.compile(r"^(\d{4})-(\d{1,4})$")
 
 
-def iter_proposal_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every `*.md` file named or found below the given paths, sorted (README.md files are docs)."""
-    files: set[Path] = set()
-    for p in map(Path, paths):
-        if p.is_dir():
-            files.update(f for f in p.rglob("*.md") if f.name.lower() != "readme.md")
-        else:
-            files.add(p)
-    return sorted(files)
+def _write_temp(path: Path, text: str) -> Path:
+    """The text in a complete temporary file beside `path` (removed again on any failure).
+
+    Not fsynced: a killed process loses nothing the kernel has; a build's database is synced.
+    """
+    tempfiles.remove_stale(path.parent)  # left by a run that was killed before it could clean up
+    fd, tmp = tempfiles.make_temp(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _write_temp(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -49,10 +50,16 @@ def path_for_id(directory: Path, proposal_id: str) -> Path:
 
 
 def write_new(path: Path, text: str) -> None:
-    """Write a file that must not exist yet: FileExistsError rather than overwrite an editor's work."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "x", encoding="utf-8", newline="\n") as f:  # "x": fails if it exists
-        f.write(text)
+    """Write a file that must not exist yet: FileExistsError rather than overwrite an editor's work.
+
+    The complete text is linked into place (a hard link fails if the name exists), so a killed
+    run leaves either no file or the whole file, never half of one.
+    """
+    tmp = _write_temp(path, text)
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def create_new(directory: Path, year: int, number: int) -> Path:

@@ -14,6 +14,7 @@ Everything is checked before anything is written: one problem or conflict → no
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import accumulate
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -196,19 +197,27 @@ def _read_input(path: Path) -> tuple[str | None, bool, list[Problem]]:
     return None, False, [Problem(where, 0, "ファイル", "UTF-8（または Shift_JIS）のテキストか PDF を指定してください")]
 
 
-def _page(text: str, line: int) -> int:
-    """The page (1-based) a line of PDF text is on: pages are separated by form feeds."""
-    return 1 + sum(chunk.count("\f") for chunk in text.split("\n")[: max(line, 1)])
+class _Pages:
+    """The page (1-based) each line of PDF text is on: pages are separated by form feeds.
+
+    Counted once per input: an input may hold thousands of sheets, each with a problem to place.
+    """
+
+    def __init__(self, text: str):
+        self.before = list(accumulate(chunk.count("\f") for chunk in text.split("\n")))
+
+    def page(self, line: int) -> int:
+        return 1 + self.before[min(max(line, 1), len(self.before)) - 1]
 
 
-def _located(path: Path, text: str, problem: Problem, is_pdf: bool) -> Problem:
+def _located(where: str, problem: Problem, pages: _Pages | None) -> Problem:
     """A problem found in an input's text, placed in the input: its line, or its page for a PDF."""
-    return replace(problem, path=display_path(path), page=_page(text, problem.line) if is_pdf else 0)
+    return replace(problem, path=where, page=pages.page(problem.line) if pages else 0)
 
 
-def _where(path: Path, text: str, line: int, is_pdf: bool) -> str:
+def _where(where: str, line: int, pages: _Pages | None) -> str:
     """`path:line` (or `path:Nページ`) for warnings about a sheet."""
-    return f"{display_path(path)}:{_page(text, line)}ページ" if is_pdf else f"{display_path(path)}:{line}"
+    return f"{where}:{pages.page(line)}ページ" if pages else f"{where}:{line}"
 
 
 INPUT_SUFFIXES = (".pdf", ".txt", ".md")
@@ -241,12 +250,13 @@ def plan_import(
         if text is None:
             continue
         result = read_sheets(text)
+        shown, pages = display_path(path), _Pages(text) if is_pdf else None
         for problem in result.problems:
-            report.problems.append(_located(path, text, problem, is_pdf))
+            report.problems.append(_located(shown, problem, pages))
         for sheet in result.sheets:
             if url:
                 sheet.proposal.sources = [s.model_copy(update={"url": url}) for s in sheet.proposal.sources]
-            where = _where(path, text, sheet.line, is_pdf)
+            where = _where(shown, sheet.line, pages)
             target = out_dir / relative_path(sheet.proposal.year, sheet.proposal.number)
             incoming.setdefault(target, []).append((sheet, where))
             if sheet.missing:
@@ -260,7 +270,20 @@ def plan_import(
         change = _plan_file(target, sheets, force=force, report=report, fresh=fresh)
         if change is not None:
             report.files.append(change)
+            if change.changed:
+                report.problems += _unwritable(target)
     return report
+
+
+def _unwritable(target: Path) -> list[Problem]:
+    """Why `target` cannot be written, found before anything is: a file where a folder must be."""
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        message = f"「{display_path(folder)}」はフォルダではなくファイルです。{display_path(target)} を書けません"
+        return [Problem(display_path(folder), 0, "フォルダ", message)]
+    return []
 
 
 def _plan_file(
@@ -269,14 +292,18 @@ def _plan_file(
     old_text = None
     current: Proposal | None = None
     if target.exists() and not fresh:
-        old_text = target.read_text(encoding="utf-8")
         try:
-            current = parse_file(target)
+            current = parse_file(target)  # reads the file as kb check does: not UTF-8 is a problem
+            old_text = target.read_text(encoding="utf-8")
         except ProblemError as exc:
             report.problems += exc.problems
             report.problems.append(
                 Problem(display_path(target), 0, "ファイル", "既存のファイルに問題があるため取り込みません（kb check で確認してください）")
             )
+            return None
+        except (OSError, UnicodeDecodeError) as exc:  # a folder of that name, no permission, …
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            report.problems.append(Problem(display_path(target), 0, "ファイル", f"既存のファイルを読めません（{reason}）"))
             return None
     change = FileChange(target, sheets[0][0].proposal, created=current is None, old_text=old_text)
     for sheet, _where_text in sheets:

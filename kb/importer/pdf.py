@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import re
 import statistics
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from pdfminer.high_level import extract_pages
+import pdfminer.pdftypes
+from pdfminer.cmapdb import FileCMap, FileUnicodeMap
+from pdfminer.converter import PDFPageAggregator
 from pdfminer.layout import LAParams, LTChar, LTPage, LTTextContainer, LTTextLine
-from pdfminer.pdfparser import PDFSyntaxError
+from pdfminer.lzw import LZWDecoder
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfinterp import PDFContentParser, PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
+from pdfminer.psparser import PSBaseParser
 
 from kb.importer.sheets.labels import is_label_line
 
@@ -25,6 +37,305 @@ _CID = re.compile(r"\(cid:\d+\)")
 
 class PdfError(Exception):
     """The PDF cannot give text; the message says why, in Japanese."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits. A PDF is a program: a few kilobytes can ask for gigabytes (a compressed stream of zeros,
+# a form drawing a form drawing a form, a character map of four billion entries). pdfminer.six
+# follows whatever the file asks, so reading runs under a budget in proportion to the pages read,
+# counted in pdfminer's own units of work; a PDF over it is refused with a reason (PdfError).
+# A sheet page costs 5,000 to 10,000 parsing steps and draws about 1,000 characters (work: 10,000 to
+# 15,000); a page may use 80,000, and the worst a one-page PDF can then ask costs about a CPU second.
+# ---------------------------------------------------------------------------------------------
+
+WORK_BASE = 80_000  # the document's own objects (catalog, fonts, cross-reference streams)
+WORK_PER_PAGE = 80_000  # parsing steps, characters drawn, character-map entries, forms used
+CHAR_WORK = 4  # what drawing one character costs (its box, and the layout analysis of the page)
+FORM_WORK = 200  # what using a form costs besides parsing it (a sub-interpreter, a figure)
+TOKEN_BYTES = 1 << 20  # one token (a string, a name) longer than this is not text
+CHARS_PER_PAGE = 20_000
+CMAP_ENTRIES = 200_000  # character-map entries per document (a full 16-bit range is 65,536)
+STREAM_BYTES = 32 << 20  # one decoded stream (an embedded CJK font is up to about 20 MB)
+DECODED_BYTES = 128 << 20  # all decoded streams together
+PREDICTOR_ROW_BYTES = 1 << 20
+
+
+class _OverBudget(BaseException):
+    """Raised inside pdfminer when a limit is passed. A BaseException, so that pdfminer's own
+    `except Exception` recoveries cannot swallow it; `extract_text` turns it into a PdfError."""
+
+
+@dataclass
+class _Budget:
+    pages: int = 0
+    work: int = 0  # pdfminer's parsing steps (a token, a byte it skips, a buffer of a long token) and the rest
+    token_bytes: int = 0
+    cmap_entries: int = 0
+    decoded: int = 0
+
+    def page(self) -> None:
+        self.pages += 1
+
+    def spend(self, cost: int = 1) -> None:
+        self.work += cost
+        if self.work > WORK_BASE + WORK_PER_PAGE * self.pages:
+            raise _OverBudget(
+                f"PDF の処理が多すぎます（{self.pages} ページまでで {self.work:,} 手順。"
+                f"1 ページあたり {WORK_PER_PAGE:,} までです）"
+            )
+
+    def token(self) -> None:
+        self.token_bytes = 0
+
+    def chunk(self, size: int) -> None:
+        self.token_bytes += size
+        if self.token_bytes > TOKEN_BYTES:
+            raise _OverBudget(f"PDF の中に長すぎる値があります（{TOKEN_BYTES >> 20} MB 以上）")
+
+    def cmap_entry(self) -> None:
+        self.spend()
+        self.cmap_entries += 1
+        if self.cmap_entries > CMAP_ENTRIES:
+            raise _OverBudget(f"PDF のフォントの文字の対応表が大きすぎます（{CMAP_ENTRIES:,} 項目以上）")
+
+    def room(self) -> int:
+        """Bytes one more stream may decode to."""
+        return max(0, min(STREAM_BYTES, DECODED_BYTES - self.decoded))
+
+    def decode(self, size: int) -> None:
+        if size > STREAM_BYTES or self.decoded + size > DECODED_BYTES:
+            raise _OverBudget(
+                f"PDF の圧縮されたデータを展開すると大きすぎます（1 つ {STREAM_BYTES >> 20} MB、"
+                f"合わせて {DECODED_BYTES >> 20} MB まで）"
+            )
+        self.decoded += size
+
+
+class _BoundedZlib:
+    """Stands in for the zlib module inside pdfminer.pdftypes: decompression stops at the budget."""
+
+    error = zlib.error
+
+    def __init__(self, budget: _Budget):
+        self.budget = budget
+
+    def decompress(self, data: bytes) -> bytes:
+        room = self.budget.room()
+        d = zlib.decompressobj()
+        out = d.decompress(data, room + 1)
+        self.budget.decode(len(out))
+        if not d.eof:  # as zlib.decompress: pdfminer then recovers what it can (_decompress_corrupted)
+            raise zlib.error("incomplete or truncated stream")
+        return out
+
+    def decompressobj(self, *args: Any, **kwargs: Any) -> Any:
+        return zlib.decompressobj(*args, **kwargs)
+
+
+def _decompress_corrupted(budget: _Budget) -> Callable[[bytes], bytes]:
+    """pdfminer's recovery of a damaged zlib stream (everything before the damage, if it is in the
+    last bytes, the checksum), in linear time: pdfminer's own feeds one byte at a time into a
+    growing bytes object, quadratic in the stream's length."""
+
+    def decompress(data: bytes) -> bytes:
+        d = zlib.decompressobj()
+        out: list[bytes] = []
+        size, room = 0, budget.room()
+        i, step = 0, 4096
+        while i < len(data) and not d.eof:
+            chunk = data[i : i + step]
+            saved = d.copy()
+            try:
+                part = d.decompress(chunk, room - size + 1)
+            except zlib.error:
+                if step == 1:
+                    if i < len(data) - 3:  # damaged before the checksum: pdfminer keeps nothing
+                        raise
+                    break
+                d, step = saved, 1  # again from before this chunk, a byte at a time, to keep all before the damage
+                continue
+            size += len(part)
+            if size > room or d.unconsumed_tail:
+                budget.decode(room + 1)  # over: raises
+            out.append(part)
+            i += len(chunk)
+        budget.decode(size)
+        return b"".join(out)
+
+    return decompress
+
+
+def _lzwdecode(budget: _Budget) -> Callable[[bytes], bytes]:
+    def decode(data: bytes) -> bytes:
+        out: list[bytes] = []
+        size = 0
+        room = budget.room()
+        for part in LZWDecoder(BytesIO(data)).run():
+            size += len(part)
+            if size > room:
+                budget.decode(size)
+            out.append(part)
+        budget.decode(size)
+        return b"".join(out)
+
+    return decode
+
+
+def _rldecode(budget: _Budget) -> Callable[[bytes], bytes]:
+    """RunLengthDecode (PDF 1.7, 7.4.5) in linear time, within the budget; a cut-off run ends the data."""
+
+    def decode(data: bytes) -> bytes:
+        out = bytearray()
+        room = budget.room()
+        i = 0
+        while i < len(data):
+            length = data[i]
+            if length == 128:
+                break
+            if length < 128:
+                out += data[i + 1 : i + 2 + length]
+                i += 2 + length
+            else:
+                out += data[i + 1 : i + 2] * (257 - length)
+                i += 2
+            if len(out) > room:
+                budget.decode(len(out))
+        budget.decode(len(out))
+        return bytes(out)
+
+    return decode
+
+
+def _predictor(original: Callable[..., bytes]) -> Callable[..., bytes]:
+    """pdfminer's predictors allocate a row of `Columns` first: a row past 1 MB is refused."""
+
+    def apply(*args: Any) -> bytes:
+        colors, columns, bits = (int(a) for a in args[-4:-1])
+        if not (0 < colors * columns * max(bits, 1) // 8 <= PREDICTOR_ROW_BYTES and columns > 0 and colors > 0):
+            raise _OverBudget(f"PDF の画像の幅が読めません（Columns {columns}、Colors {colors}）")
+        return original(*args)
+
+    return apply
+
+
+def _no_image(data: bytes, *args: Any) -> bytes:
+    """CCITT fax data is an image: text extraction never needs it (and it may decode to gigabytes)."""
+    return b""
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _limits(budget: _Budget) -> Iterator[None]:
+    """pdfminer.six with `budget` counted: its decoders and parsers replaced or wrapped while reading.
+
+    Module globals and class attributes of pdfminer are swapped and restored: one PDF at a time.
+    """
+    pdftypes: Any = pdfminer.pdftypes
+    token, base_fill, content_fill = PSBaseParser.nexttoken, PSBaseParser.fillbuf, PDFContentParser.fillbuf
+    unicode_add, cmap_add = FileUnicodeMap.add_cid2unichr, FileCMap.add_code2cid
+
+    def counted_token(self: PSBaseParser) -> Any:
+        budget.token()
+        return token(self)
+
+    def counted_fill(fill: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        # the tokenizer calls fillbuf once per step, whether it reads or not
+        def wrapper(self: Any) -> bool:
+            budget.spend()
+            before = self.buf
+            changed = fill(self)
+            if self.buf is not before:
+                budget.chunk(len(self.buf))
+            return changed
+
+        return wrapper
+
+    def counted_unicode(self: FileUnicodeMap, cid: int, code: Any) -> None:
+        budget.cmap_entry()
+        unicode_add(self, cid, code)
+
+    def counted_cmap(self: FileCMap, code: str, cid: int) -> None:
+        budget.cmap_entry()
+        cmap_add(self, code, cid)
+
+    swaps: list[tuple[object, str, object]] = [
+        (pdftypes, "zlib", _BoundedZlib(budget)),
+        (pdftypes, "decompress_corrupted", _decompress_corrupted(budget)),
+        (pdftypes, "lzwdecode", _lzwdecode(budget)),
+        (pdftypes, "rldecode", _rldecode(budget)),
+        (pdftypes, "apply_png_predictor", _predictor(pdftypes.apply_png_predictor)),
+        (pdftypes, "apply_tiff_predictor", _predictor(pdftypes.apply_tiff_predictor)),
+        (pdftypes, "ccittfaxdecode", _no_image),
+        (PSBaseParser, "nexttoken", counted_token),
+        (PSBaseParser, "fillbuf", counted_fill(base_fill)),
+        (PDFContentParser, "fillbuf", counted_fill(content_fill)),
+        (FileUnicodeMap, "add_cid2unichr", counted_unicode),
+        (FileCMap, "add_code2cid", counted_cmap),
+    ]
+    with _PATCH_LOCK:
+        saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]
+        try:
+            for owner, name, value in swaps:
+                setattr(owner, name, value)
+            yield
+        finally:
+            for owner, name, value in saved:
+                setattr(owner, name, value)
+
+
+class _Aggregator(PDFPageAggregator):
+    """The page layout, with a limit on the characters one page may draw."""
+
+    def __init__(self, rsrcmgr: PDFResourceManager, laparams: LAParams, budget: _Budget):
+        super().__init__(rsrcmgr, laparams=laparams)
+        self.budget = budget
+        self.chars = 0
+
+    def begin_page(self, page: PDFPage, ctm: Any) -> None:
+        self.chars = 0
+        super().begin_page(page, ctm)
+
+    def render_char(self, *args: Any, **kwargs: Any) -> float:
+        self.budget.spend(CHAR_WORK)
+        self.chars += 1
+        if self.chars > CHARS_PER_PAGE:
+            raise _OverBudget(f"PDF の 1 ページの文字が多すぎます（{CHARS_PER_PAGE:,} 字まで）")
+        return super().render_char(*args, **kwargs)
+
+
+class _Interpreter(PDFPageInterpreter):
+    """Counts each use of a form: nested forms multiply (a form drawing another form 40 times, 8 deep)."""
+
+    def do_Do(self, xobjid_arg: Any) -> None:
+        budget = getattr(self.device, "budget", None)
+        if isinstance(budget, _Budget):
+            budget.spend(FORM_WORK)
+        super().do_Do(xobjid_arg)
+
+
+_ENCRYPTED = "暗号化された PDF は読めません（パスワードを外して保存し直してから取り込んでください）"
+
+
+def _layouts(fp: BinaryIO, budget: _Budget) -> Iterator[LTPage]:
+    """Each page's layout; anything pdfminer raises on a broken file becomes a PdfError.
+
+    Boxes are not grouped into a reading order (`boxes_flow=None`): only lines are used here, and
+    the grouping is the one step whose time grows with the square of a page's text boxes.
+    """
+    try:
+        rsrcmgr = PDFResourceManager(caching=True)
+        device = _Aggregator(rsrcmgr, LAParams(boxes_flow=None), budget)
+        interpreter = _Interpreter(rsrcmgr, device)
+        for page in PDFPage.get_pages(fp):
+            budget.page()
+            interpreter.process_page(page)
+            yield device.get_result()
+    except (PDFEncryptionError, PDFPasswordIncorrect):
+        raise PdfError(_ENCRYPTED) from None
+    except Exception as exc:  # noqa: BLE001 - a broken file makes pdfminer raise anything (IndexError, …)
+        raise PdfError(f"PDF として読めません（{type(exc).__name__}）") from None
 
 
 @dataclass
@@ -95,11 +406,16 @@ def _page_text(rows: list[Row], right: float) -> str:
 
 
 def extract_text(path: str | Path) -> str:
-    """The PDF's text, page by page (form feed between pages), lines rebuilt from their boxes."""
+    """The PDF's text, page by page (form feed between pages), lines rebuilt from their boxes.
+
+    PdfError when the file is not a readable PDF or passes a limit (see `_Budget`).
+    """
+    budget = _Budget()
     try:
-        pages = [_rows(page) for page in extract_pages(str(path), laparams=LAParams())]
-    except (PDFSyntaxError, ValueError, TypeError, KeyError) as exc:
-        raise PdfError(f"PDF として読めません（{type(exc).__name__}）") from None
+        with _limits(budget), open(path, "rb") as fp:
+            pages = [_rows(page) for page in _layouts(fp, budget)]
+    except _OverBudget as exc:
+        raise PdfError(str(exc)) from None
     # one right edge for all pages: a last page of short lines must not look wrapped
     right = max((row.x1 for rows in pages for row in rows), default=0.0)
     text = "\n\f".join(_page_text(rows, right) for rows in pages)

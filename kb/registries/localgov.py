@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from kb.core.suggest import maybe, nearest
+from kb.core.suggest import Suggester, maybe
 from kb.registries.names import NameProblem, name_key
 from kb.registries.periods import Period
 
@@ -86,7 +86,7 @@ class LocalGovernmentRegistry:
     aliases: dict[str, str] = field(default_factory=dict)  # folded alias → full name it stands for
     index: dict[str, list[LocalGovernment]] = field(init=False)
     by_code: dict[str, LocalGovernment] = field(init=False)
-    _suggest: dict[str, str] = field(init=False)
+    _suggest: Suggester = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.index = defaultdict(list)
@@ -98,8 +98,9 @@ class LocalGovernmentRegistry:
         for entry in self.entries:
             if entry.code and (entry.code not in self.by_code or entry.period.end is None):
                 self.by_code[entry.code] = entry  # a renamed body: the current name wins
-        self._suggest = {name_key(e.full_name): e.full_name for e in self.entries}
-        self._suggest.update({key: name for key, name in self.aliases.items()})
+        table = {name_key(e.full_name): e.full_name for e in self.entries}
+        table.update({key: name for key, name in self.aliases.items()})
+        self._suggest = Suggester(table, name_key)
 
     def candidates(self, written: str) -> list[LocalGovernment]:
         """Every entry the name could mean, whatever the date (aliases followed)."""
@@ -115,7 +116,7 @@ class LocalGovernmentRegistry:
         found = self.candidates(written)
         if not found:
             raise NameProblem(
-                f"「{written}」は地方公共団体の一覧にありません{maybe(nearest(written, self._suggest, key=name_key))}。"
+                f"「{written}」は地方公共団体の一覧にありません{maybe(self._suggest(written))}。"
                 "一覧にない団体なら data/local_governments_extra.yaml に出典つきで足してください"
             )
         current = [e for e in found if period is None or e.period.overlaps(period)]

@@ -13,7 +13,7 @@ from typing import Any
 
 from kb.core.paths import data_dir
 from kb.core.problems import Problem, ProblemError
-from kb.core.suggest import maybe, nearest
+from kb.core.suggest import Suggester, maybe
 from kb.core.yamlio import read
 from kb.registries.names import NameProblem, name_key
 from kb.registries.periods import Period
@@ -42,7 +42,7 @@ class MinistryRegistry:
     entries: list[Ministry]
     by_name: dict[str, Ministry] = field(init=False)
     index: dict[str, Ministry] = field(init=False)
-    _suggest: dict[str, str] = field(init=False)
+    _suggest: Suggester = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_name = {m.name: m for m in self.entries}
@@ -51,14 +51,15 @@ class MinistryRegistry:
             for written in (m.name, *m.aliases):
                 self.index[name_key(written)] = m
         # Short names are not accepted in files, but they are the likeliest thing to be typed.
-        self._suggest = {name_key(m.name): m.name for m in self.entries}
-        self._suggest.update({name_key(m.short): m.name for m in self.entries if m.short})
+        table = {name_key(m.name): m.name for m in self.entries}
+        table.update({name_key(m.short): m.name for m in self.entries if m.short})
+        self._suggest = Suggester(table, name_key)
 
     def resolve(self, written: str, period: Period | None = None) -> Ministry:
         """The ministry `written` names; NameProblem if unknown or not existing during `period`."""
         found = self.index.get(name_key(written))
         if found is None:
-            raise NameProblem(f"「{written}」は府省の一覧にありません{maybe(nearest(written, self._suggest, key=name_key))}")
+            raise NameProblem(f"「{written}」は府省の一覧にありません{maybe(self._suggest(written))}")
         if period is not None and not found.period.overlaps(period):
             year = period.start.year if period.start else ""
             hint = f"（後継: {found.successor}）" if found.successor else ""

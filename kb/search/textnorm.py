@@ -40,7 +40,11 @@ _FOLD_TABLE = str.maketrans(VARIANT_FOLDS)
 # Marks that NFKC composes with the character before them (accents, dakuten, half-width ﾞﾟ).
 _MARKS = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099-\u309c\uff9e\uff9f]"
 _HAS_MARK = re.compile(_MARKS)
-_CLUSTER = re.compile(f".{_MARKS}*", re.DOTALL)
+# At most 30 marks to a cluster, as Unicode's stream-safe text format has it (UAX #15): NFKC
+# reorders a cluster's marks by insertion sort, quadratic in a long run of them (80,000 marks: 6 s).
+# Past 30, the marks start a cluster of their own.
+MAX_MARKS = 30
+_CLUSTER = re.compile(f".{_MARKS}{{0,{MAX_MARKS}}}", re.DOTALL)
 _KATAKANA_DASH = re.compile("(?<=[ァ-ヺー])-+")
 
 

@@ -104,7 +104,9 @@ def clean(original: str) -> CleanText:
     pos = 0
     tail = ""  # the last few characters already emitted, for the context test
     for m in _NUMERAL_RUN.finditer(text):
-        before = (tail + text[pos : m.start()])[-3:]
+        # Only the 3 characters before count: text[pos:start] would copy all the text since the
+        # last converted numeral, quadratic in a long text of numerals left as words (一つ一つ…).
+        before = (tail + text[max(pos, m.start() - 3) : m.start()])[-3:]
         if _NUMBER_BEFORE.search(before) or (m.group() == "元" and before.endswith(ERA_NAMES)):
             digits = str(kanji_to_int(m.group()))
             parts += [text[pos : m.start()], digits]

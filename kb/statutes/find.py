@@ -6,6 +6,10 @@ a named guideline or notice, or a back-reference (同法, 同条, 前条, 本ガ
 followed by what belongs to it: a 施行令/施行規則 suffix, a parenthetical with its law
 number and 「以下「…」という。」 definition, a pinpoint, a range, and the further
 pinpoints of a list (第9条第1項及び別表第一). The longest name at a position wins.
+
+Time is linear in the length of the text, however long its clauses (benchmarks/text_linear.py):
+every pattern tried at a position reads a bounded stretch from it (an unregistered name has at
+most GENERIC_NAME_MAX characters), and no pattern can read the same words in two ways.
 """
 
 from __future__ import annotations
@@ -26,7 +30,20 @@ from kb.statutes.pinpoint import PARTS, Pinpoint, match_pinpoint
 # a connector (に関する, における…) joins two parts.
 _NAME_CHAR = re.compile(f"[{NAME_CHARS}]")
 CONNECTORS = ("等に関する", "に関する", "における", "に係る", "のための", "するための", "ための", "に基づく", "による", "に対する", "及び", "並びに", "の")
-_CONN = "(?:" + "|".join(CONNECTORS) + ")"
+# The patterns leave out connectors the others already spell: 等に関する is the name character 等 +
+# に関する, and where no name character need follow a connector, のための is の + ための. Two ways to
+# read the same words make a failing match try both at each one: 2^k for k connectors
+# (150 characters of 「法等に関する」 took 108 s).
+_CONN = "(?:" + "|".join(c for c in CONNECTORS if c != "等に関する") + ")"
+_CONN_LAZY = "(?:" + "|".join(c for c in CONNECTORS if c not in ("等に関する", "のための")) + ")"
+# Longest unregistered name the generic patterns return. Of the e-Gov titles made only of name
+# characters and connectors, all but two (81 and 82) have at most 80 (data/egov_laws.csv), and
+# registered names, up to 148, come from the automaton anyway. The cap makes each try read a
+# bounded stretch: without it, every word start of a clause without 。、 rescanned the rest of the
+# clause (quadratic).
+GENERIC_NAME_MAX = 80
+# Characters a pattern's look-ahead reads after a name (若しくは, (平成); the window ends that far after the cap.
+_LOOKAHEAD = 8
 SUFFIXES = ("施行令", "施行規則", "施行細則")
 SUFFIX_KINDS = {"施行令": "政令", "施行規則": "府省令", "施行細則": "府省令"}
 MODIFIERS = ("改正", "現行", "旧", "新", "前記", "上記")
@@ -60,26 +77,29 @@ _PAREN = re.compile(
 _JOIN = re.compile(r"及び|並びに|又は|若しくは|、|,|・|と")
 _PINPOINT_START = re.compile(r"第\d|別表|附則")
 _LAW_END_OK = re.compile(r"第\d|別表|附則|上(?![" + NAME_CHARS + r"])|等|改正|違反|及び|並びに|又は|若しくは|以外|施行")
-_G_LAW_TITLE = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN}[{NAME_CHARS}]*?)*?法律(?=\((?:明治|大正|昭和|平成|令和)|第\d|別表|附則)")
+_G_LAW_TITLE = re.compile(rf"[{NAME_CHARS}]+(?:{_CONN_LAZY}[{NAME_CHARS}]*?)*?法律(?=\((?:明治|大正|昭和|平成|令和)|第\d|別表|附則)")
 # A guideline's title may join words with ・ (介護予防・日常生活支援総合事業のガイドライン).
 _G_OTHER = re.compile(
-    rf"[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:{_CONN}[{NAME_CHARS}・]*?)*?(?P<suffix>{'|'.join(OTHER_SUFFIXES)}){_NAME_END}"
+    rf"[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:{_CONN_LAZY}[{NAME_CHARS}・]*?)*?(?P<suffix>{'|'.join(OTHER_SUFFIXES)}){_NAME_END}"
 )
 _G_NOTICE = re.compile(rf"[{NAME_CHARS}]*?(?:{'|'.join(NOTICE_ISSUERS)})(?P<suffix>通知|通達|事務連絡)(?![{NAME_CHARS}])")
 # 「…について」（平成29年3月31日付け総行住第48号総務省自治行政局住民制度課長通知）: a notice's
 # title ends in について and its parenthetical names the sender and the kind.
 _NOTICE_TITLED = re.compile(
-    rf"「?(?P<title>[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:(?:{_CONN}|による|において)[{NAME_CHARS}・]+)*について)」?"
+    rf"「?(?P<title>[{NAME_CHARS}]+(?:・[{NAME_CHARS}]+)*(?:(?:{_CONN}|において)[{NAME_CHARS}・]+)*について)」?"
     r"\((?P<meta>[^()]{0,80}?(?P<suffix>通知|通達|事務連絡))\)"
 )
-_GENERIC_ENDS = "法|ガイドライン|指針|要綱|要領|準則|通知|通達|事務連絡|について"
+_NOTICE_META_MAX = 88  # what _NOTICE_TITLED reads besides the title: 「」, the parenthesis and up to 84 characters in it
+# The words a generic name ends with, by the pattern they end: 法 (_G_LAW; 法律 too), 法律
+# (_G_LAW_TITLE), ガイドライン… (_G_OTHER), 通知… (_G_NOTICE), について (_NOTICE_TITLED).
+_GENERIC_ENDS = rf"(?P<law_title>法律)|(?P<law>法)|(?P<other>{'|'.join(OTHER_SUFFIXES)})|(?P<notice>通知|通達|事務連絡)|(?P<titled>について)"
 _BACK_FIRST = "同前次本当現"
 
 
 # Where a mention other than a known name can start (known names come from the automaton): a
 # word start with a back-reference's first character; an opening 「; a name right after a
 # modifier (改正番号法); an era name (law numbers); and (`_Clauses`) a word start whose clause
-# holds a word a generic name ends with.
+# holds a word a generic name ends with, near enough for a name of GENERIC_NAME_MAX characters.
 _OTHER_START = re.compile(  # each branch starts with its characters, so the scan is quick; a modifier's start is its end
     rf"[{_BACK_FIRST}](?<![{NAME_CHARS}].)|「|(?P<mod>改正|現行|前記|上記|[旧新])(?=[{NAME_CHARS}])|明治|大正|昭和|平成|令和"
 )
@@ -91,36 +111,48 @@ _CLAUSE_END = re.compile(r"[。、\n()「」]")
 class _Clauses:
     """Where the words a generic name ends with (法, 指針, 通知…) are, and where clauses end.
 
-    "Is there such a word ahead in this clause?" is asked at many positions; answered from two
+    "Is there such a word ahead in this clause?" is asked at many positions; answered from
     sorted lists it costs a binary search, where a look-ahead would rescan the clause each time
-    (quadratic in a long text without 。、).
+    (quadratic in a long text without 。、). Which words are ahead also says which patterns can
+    match at all, so the others are not tried.
     """
 
     def __init__(self, text: str):
         self.n = len(text)
-        self.ends = [m.start() for m in _GENERIC_END.finditer(text)]
+        self.ends: list[int] = []
+        self.kinds: dict[str, list[int]] = {"law_title": [], "law": [], "other": [], "notice": [], "titled": []}
+        for m in _GENERIC_END.finditer(text):
+            self.ends.append(m.start())
+            self.kinds[m.lastgroup or ""].append(m.start())
+        self.kinds["law"] = sorted(self.kinds["law"] + self.kinds["law_title"])  # 法律 ends a 法 name too
         self.bounds = [m.start() for m in _CLAUSE_END.finditer(text)] if self.ends else []
 
-    def end_ahead(self, i: int) -> bool:
-        k = bisect.bisect_left(self.ends, i)
-        if k == len(self.ends):
-            return False
+    def reach(self, i: int) -> int:
+        """How far a generic name starting at i may end with one of these words: the end of i's clause,
+        at most GENERIC_NAME_MAX characters on; i when no such word starts before that."""
+        if not self.ends:
+            return i
         b = bisect.bisect_left(self.bounds, i)
-        return self.ends[k] < (self.bounds[b] if b < len(self.bounds) else self.n)
+        reach = min(self.bounds[b] if b < len(self.bounds) else self.n, i + GENERIC_NAME_MAX)
+        return reach if self.has(self.ends, i, reach) else i
+
+    @staticmethod
+    def has(where: list[int], lo: int, hi: int) -> bool:
+        """Whether the sorted list holds a position in [lo, hi)."""
+        k = bisect.bisect_left(where, lo)
+        return k < len(where) and where[k] < hi
 
     def word_starts(self, text: str) -> list[int]:
-        """Word starts with such a word ahead in their clause: where a generic name may begin."""
+        """Word starts with such a word ahead in their clause, as `reach` says: where a generic name may begin."""
         out: list[int] = []
-        last_clause = -1
         ranges: list[tuple[int, int]] = []
         for e in self.ends:
             b = bisect.bisect_left(self.bounds, e)
-            clause = self.bounds[b - 1] + 1 if b else 0
-            if clause == last_clause:
-                ranges[-1] = (clause, e)
+            lo = max(self.bounds[b - 1] + 1 if b else 0, e - GENERIC_NAME_MAX + 1)
+            if ranges and lo <= ranges[-1][1]:  # same clause, overlapping: one range
+                ranges[-1] = (ranges[-1][0], e)
             else:
-                ranges.append((clause, e))
-            last_clause = clause
+                ranges.append((lo, e))
         for lo, hi in ranges:
             out.extend(m.start() for m in _WORD_START.finditer(text, lo, hi + 1))
         return out
@@ -194,8 +226,9 @@ class NameMatcher:
         self.known = known
         self.defined = defined
         self.generic_words = generic_words
-        ordered = sorted(defined, key=len, reverse=True)
-        self._defined_re = re.compile("(?=(" + "|".join(map(re.escape, ordered)) + "))") if ordered else None
+        # An automaton too, found overlapping (a name at every start): a regex alternation tried at
+        # every position costs the number of names there, quadratic in a text that defines many.
+        self._defined = ahocorasick_rs.AhoCorasick(list(defined)) if defined else None
 
     def is_name(self, name: str) -> bool:
         return name in self.defined or self.known.is_name(name)
@@ -211,16 +244,19 @@ class NameMatcher:
             found = {s: (text[s : s + n], s + n) for s, n in self.known.longest_at(text).items()}
         else:
             found = {where[s]: (joined[s : s + n], where[s + n - 1] + 1) for s, n in self.known.longest_at(joined).items()}
-        if self._defined_re is not None:
-            for m in self._defined_re.finditer(text):
-                if len(found.get(m.start(), ("", 0))[0]) < len(m.group(1)):
-                    found[m.start()] = (m.group(1), m.end(1))
+        if self._defined is not None:
+            longest: dict[int, int] = {}
+            for _, s, e in self._defined.find_matches_as_indexes(text, overlapping=True):
+                longest[s] = max(longest.get(s, 0), e)
+            for s, e in sorted(longest.items()):
+                if len(found.get(s, ("", 0))[0]) < e - s:
+                    found[s] = (text[s:e], e)
         return found
 
     def accept(self, text: str, i: int, name: str, end: int) -> bool:
         """Whether the known name at text[i:end] stands as a word there."""
         # Shorter names must not sit inside a longer word (工業標準化法 is not 標準化法).
-        if i > 0 and _NAME_CHAR.match(text[i - 1]) and len(name) < 10 and not text[:i].endswith(MODIFIERS):
+        if i > 0 and _NAME_CHAR.match(text[i - 1]) and len(name) < 10 and not text.endswith(MODIFIERS, 0, i):
             return False
         after = text[end : end + 1]
         if name.endswith("法") and after in _NOT_AFTER_LAW and not _SUFFIX.match(text, end):
@@ -234,7 +270,7 @@ class NameMatcher:
     def known_suffix_at(self, text: str, start: int, end: int) -> int | None:
         """Where a known name ending at `end` starts inside text[start:end] after a modifier (改正番号法)."""
         for j in range(start + 1, end):
-            if text[start:j].endswith(MODIFIERS) and self.is_name(text[j:end]):
+            if text.endswith(MODIFIERS, start, j) and self.is_name(text[j:end]):
                 return j
         return None
 
@@ -263,23 +299,39 @@ def _strip_modifier(text: str, start: int, end: int) -> int:
     return start
 
 
-def _generic(text: str, i: int, names: NameMatcher) -> tuple[int, int, str, str | None] | None:
-    """(start, end, kind, suffix) of an unregistered name at a word start, or None."""
+def _match_name(pattern: re.Pattern[str], text: str, i: int, after: int = 0) -> re.Match[str] | None:
+    """pattern.match at i for a name of at most GENERIC_NAME_MAX characters (+ `after`, what follows it in the match).
+
+    The pattern sees the text only that far (and the few characters its look-ahead reads), so a try
+    costs the same at any position of a long clause. A name whose words run on past the window
+    is not a name.
+    """
+    limit = i + GENERIC_NAME_MAX + after
+    m = pattern.match(text, i, limit + _LOOKAHEAD)
+    return m if m is not None and m.end() <= limit else None
+
+
+def _generic(text: str, i: int, names: NameMatcher, clauses: _Clauses, reach: int) -> tuple[int, int, str, str | None] | None:
+    """(start, end, kind, suffix) of an unregistered name at a word start, or None.
+
+    A pattern is tried only when the word it ends with starts before `reach` (`_Clauses.reach`).
+    """
     if not _word_start(text, i) or text.startswith(_NOT_NAME_START, i):
         return None
-    m = _G_NOTICE.match(text, i)
+    kinds = clauses.kinds
+    m = _match_name(_G_NOTICE, text, i) if clauses.has(kinds["notice"], i, reach) else None
     if m:
         return i, m.end(), "事務連絡" if m.group("suffix") == "事務連絡" else "通知", None
-    m = _G_LAW_TITLE.match(text, i)
+    m = _match_name(_G_LAW_TITLE, text, i) if clauses.has(kinds["law_title"], i, reach) else None
     if m and any(c in m.group() for c in CONNECTORS):
         return i, m.end(), "法律", None
-    m = _G_OTHER.match(text, i)
+    m = _match_name(_G_OTHER, text, i) if clauses.has(kinds["other"], i, reach) else None
     if m:
         prefix = m.group()[: -len(m.group("suffix"))]
         if len(prefix) >= 4 and prefix not in MODIFIERS and names.known_suffix_at(text, i, m.end()) is None:
             return _strip_modifier(text, i, m.end()), m.end(), m.group("suffix"), None
         return None
-    m = _G_LAW.match(text, i)
+    m = _match_name(_G_LAW, text, i) if clauses.has(kinds["law"], i, reach) else None
     if not m:
         return None
     suffix = m.group("suffix")
@@ -332,10 +384,11 @@ def _head(text: str, i: int, names: NameMatcher, known_at: dict[int, tuple[str, 
         if titled is not None:
             return titled
         return Mention(i, m.end(), Form.LAW_NUMBER, m.group(), law_number=number, kind_hint=number.kind)
-    may_be_generic = clauses.end_ahead(i + (text[i] == "「"))
-    if may_be_generic and (text[i] == "「" or _word_start(text, i)):
-        m = _NOTICE_TITLED.match(text, i)
-        if m:
+    at = i + (text[i] == "「")
+    reach = clauses.reach(at)
+    if reach > at and clauses.has(clauses.kinds["titled"], at, reach) and (text[i] == "「" or _word_start(text, i)):
+        m = _match_name(_NOTICE_TITLED, text, i, _NOTICE_META_MAX)
+        if m and len(m.group("title")) <= GENERIC_NAME_MAX:
             title = m.group("title")
             form = Form.ALIAS if names.is_name(title) else Form.UNREGISTERED
             kind = "事務連絡" if m.group("suffix") == "事務連絡" else "通知"
@@ -346,9 +399,9 @@ def _head(text: str, i: int, names: NameMatcher, known_at: dict[int, tuple[str, 
         if other is not None:  # 住宅宿泊事業法施行要領: an instrument named after the law, not the law
             return Mention(i, other.end(), Form.UNREGISTERED, text[i : other.end()], base=text[i : other.end()], kind_hint=other.group("suffix"))
         form = Form.DEFINED if known in names.defined else Form.ALIAS
-        modified = text[:i].endswith(MODIFIERS)
+        modified = text.endswith(MODIFIERS, 0, i)  # not text[:i]: a copy per name is quadratic
         return _with_suffix(text, Mention(i, end, form, known, base=known, modified=modified))
-    found = _generic(text, i, names) if may_be_generic else None
+    found = _generic(text, i, names, clauses, reach) if reach > at else None
     if found is not None:
         start, end, kind, suffix = found
         name = text[start:end]
@@ -364,8 +417,8 @@ def _with_suffix(text: str, mention: Mention) -> Mention:
     return replace(mention, end=m.end(), name=mention.name + m.group(), suffix=m.group(), kind_hint=SUFFIX_KINDS[m.group()])
 
 
-def _tail(text: str, mention: Mention) -> Mention:
-    """Attach the parenthetical (law number, definition, edition) and the pinpoint after a name."""
+def _tail(text: str, mention: Mention, group: int) -> Mention:
+    """Attach the parenthetical (law number, definition, edition) and the pinpoint after a name, and its group."""
     end = mention.end
     number, defines = mention.law_number, None
     p = _PAREN.match(text, end)
@@ -376,11 +429,11 @@ def _tail(text: str, mention: Mention) -> Mention:
         end = p.end()
     pin = match_pinpoint(text, end)
     if pin is not None:
-        return replace(mention, end=pin[1], law_number=number, defines=defines, pinpoint=pin[0])
+        return replace(mention, end=pin[1], law_number=number, defines=defines, pinpoint=pin[0], group=group)
     part = _PART.match(text, end) if mention.form is Form.BACK and mention.back in PIN_BACK_WORDS else None
     if part is not None:  # 同条ただし書, 同項各号: the part of the place the back-reference names
-        return replace(mention, end=part.end(), pinpoint=Pinpoint(part=part.group()))
-    return replace(mention, end=end, law_number=number, defines=defines)
+        return replace(mention, end=part.end(), pinpoint=Pinpoint(part=part.group()), group=group)
+    return replace(mention, end=end, law_number=number, defines=defines, group=group)
 
 
 def find_mentions(ct: CleanText, names: NameMatcher) -> list[Mention]:
@@ -400,10 +453,9 @@ def find_mentions(ct: CleanText, names: NameMatcher) -> list[Mention]:
         head = _head(text, i, names, known_at, clauses, out[-1].end if out else 0)
         if head is None:
             continue
-        mention = _tail(text, head)
-        if not (out and _JOIN.fullmatch(text[out[-1].end : mention.start])):
+        if not (out and _JOIN.fullmatch(text, out[-1].end, head.start)):
             group += 1
-        mention = replace(mention, group=group)
+        mention = _tail(text, head, group)
         out.append(mention)
         i = mention.end
         # 第9条第1項及び別表第一, 第19条第7号又は第8号: each further pinpoint is its own citation;

@@ -10,7 +10,8 @@ together just before) or missing — never guessed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from kb.statutes.clean import CleanText
@@ -100,6 +101,10 @@ class Citation:
         }
 
 
+def _position(definition: tuple[tuple[int, int], Target]) -> tuple[int, int]:
+    return definition[0]
+
+
 @dataclass
 class Abbreviations:
     """Abbreviations a proposal defines, each with where it was defined (part index, offset)."""
@@ -107,15 +112,16 @@ class Abbreviations:
     defined: dict[str, list[tuple[tuple[int, int], Target]]] = field(default_factory=dict)
 
     def add(self, name: str, at: tuple[int, int], target: Target) -> None:
-        self.defined.setdefault(fold_name(name), []).append((at, target))
+        """Kept in order of position, so that a lookup is a binary search (a text may define one name many times)."""
+        bisect.insort(self.defined.setdefault(fold_name(name), []), (at, target), key=_position)
 
     def lookup(self, name: str, at: tuple[int, int]) -> Target | None:
         """Nearest definition before `at`; a use before any definition takes the first one."""
         found = self.defined.get(fold_name(name))
         if not found:
             return None
-        before = [t for pos, t in found if pos <= at]
-        return before[-1] if before else found[0][1]
+        k = bisect.bisect_right(found, at, key=_position)
+        return found[k - 1][1] if k else found[0][1]
 
     def names(self) -> frozenset[str]:
         return frozenset(self.defined)
@@ -219,24 +225,63 @@ def _target_of(c: Citation, registry: Registry) -> Target:
     return Target(None, c.title, c.kind, None, parent)
 
 
-def _antecedent(history: Sequence[Citation], wanted: Callable[[Citation], bool]) -> tuple[Citation | None, str | None]:
-    """The last citation `wanted` accepts, or why there is none (missing, or ambiguous in its group)."""
-    for c in reversed(history):
-        if c.unresolved in (AMBIGUOUS, NO_ANTECEDENT) or not wanted(c):
-            continue
-        rivals = {o.identity for o in history if (o.part, o.group) == (c.part, c.group) and wanted(o) and o.unresolved not in (AMBIGUOUS, NO_ANTECEDENT)}
-        if len(rivals) > 1:
+_LEVELS = ("article", "paragraph", "item", "table")
+_Want = tuple[str, str | None]  # what a back-reference looks for: ("back", 同法), ("level", article), ("kind", ガイドライン)
+
+
+def _wants(c: Citation) -> list[_Want]:
+    """Every back-reference `c` can be the antecedent of (its kind, its pinpoint's levels)."""
+    out: list[_Want] = [("back", back) for back, kinds in BACK_KINDS.items() if c.kind in kinds and (back != "同規則" or c.title.endswith("規則"))]
+    if c.pinpoint is not None:
+        out += [("level", level) for level in _LEVELS if _has_level(c.pinpoint, level)]
+    return [*out, ("kind", c.kind)]
+
+
+def _place(c: Citation, level: str) -> object:
+    """The place `c` cites, cut to `level` (同条 after 第9条及び第19条: two places)."""
+    p = c.pinpoint
+    assert p is not None
+    return (c.identity, p.article, p.paragraph if level != "article" else None, p.item if level == "item" else None, p.table if level == "table" else None)
+
+
+class _History:
+    """The citations before a back-reference, indexed by what back-references look for.
+
+    The antecedent is the last citation of the wanted kind, and is ambiguous when its group (its
+    mentions joined by 及び, 、) holds different ones; kept up to date as citations come, both are
+    dictionary look-ups, where scanning the citations before at every 同法 was quadratic.
+    """
+
+    def __init__(self, earlier: Sequence[Citation] = ()):
+        self.last: dict[_Want, Citation] = {}
+        self.rivals: dict[tuple[_Want, int, int], set[str]] = {}  # identities of the wanted citations of a group
+        self.places: dict[tuple[str, int, int], set[object]] = {}  # places of a group, per level
+        for c in earlier:
+            self.add(c)
+
+    def add(self, c: Citation) -> None:
+        if c.pinpoint is not None:
+            for level in _LEVELS:
+                if _has_level(c.pinpoint, level):
+                    self.places.setdefault((level, c.part, c.group), set()).add(_place(c, level))
+        if c.unresolved in (AMBIGUOUS, NO_ANTECEDENT):
+            return  # never an antecedent, nor a rival
+        for want in _wants(c):
+            self.last[want] = c
+            self.rivals.setdefault((want, c.part, c.group), set()).add(c.identity)
+
+    def antecedent(self, want: _Want) -> tuple[Citation | None, str | None]:
+        """The last citation that is wanted, or why there is none (missing, or ambiguous in its group)."""
+        c = self.last.get(want)
+        if c is None:
+            return None, NO_ANTECEDENT
+        if len(self.rivals[(want, c.part, c.group)]) > 1:
             return None, AMBIGUOUS
         return c, None
-    return None, NO_ANTECEDENT
 
-
-def _pin_rivals(history: Sequence[Citation], c: Citation, level: str) -> bool:
-    """True when the antecedent's group cites several different places at this level (同条 after 第9条及び第19条)."""
-    def key(o: Citation) -> object:
-        p = o.pinpoint
-        return (o.identity, p.article, p.paragraph if level != "article" else None, p.item if level == "item" else None, p.table if level == "table" else None) if p else None
-    return len({key(o) for o in history if (o.part, o.group) == (c.part, c.group) and o.pinpoint is not None and _has_level(o.pinpoint, level)}) > 1
+    def pin_rivals(self, c: Citation, level: str) -> bool:
+        """True when c's group cites several different places at this level."""
+        return len(self.places.get((level, c.part, c.group), ())) > 1
 
 
 def _has_level(p: Pinpoint, level: str) -> bool:
@@ -295,15 +340,24 @@ def resolve_mentions(
     """Citations for one text part. `earlier` holds the proposal's citations in the parts before,
     which only 本ガイドライン-style references reach; 同法・同条 stay within the part."""
     out: list[Citation] = []
+    here = _History()  # 同法・同条: this part
+    everywhere: _History | None = None  # 本ガイドライン: the parts before too, indexed when first needed
+
+    def emit(c: Citation) -> None:
+        out.append(c)
+        here.add(c)
+        if everywhere is not None:
+            everywhere.add(c)
+
     for m in mentions:
         if m.form is Form.CONTINUATION:
             prev = out[-1] if out else None
             if prev is None:
-                out.append(_citation(ct, m, part, None, m.pinpoint, NO_ANTECEDENT))
+                emit(_citation(ct, m, part, None, m.pinpoint, NO_ANTECEDENT))
                 continue
             pin = m.pinpoint.inherit(prev.pinpoint) if m.pinpoint and prev.pinpoint else m.pinpoint
             target = None if prev.unresolved in (AMBIGUOUS, NO_ANTECEDENT) else _target_of(prev, registry)
-            out.append(_citation(ct, m, part, target, pin, prev.unresolved))
+            emit(_citation(ct, m, part, target, pin, prev.unresolved))
             continue
         if m.form is not Form.BACK:
             target = name_target(m, registry, abbreviations, (part, m.start))
@@ -313,27 +367,27 @@ def resolve_mentions(
                     form = Form.TITLE
                 elif m.form is Form.UNREGISTERED:
                     form = Form.LAW_NUMBER  # an unknown spelling settled by its number
-            out.append(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
+            emit(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
             continue
         back = m.back or ""
         if back in BACK_KINDS:
-            kinds = BACK_KINDS[back]
-            ante, why = _antecedent(out, lambda c: c.kind in kinds and (back != "同規則" or c.title.endswith("規則")))
+            ante, why = here.antecedent(("back", back))
             target = _target_of(ante, registry) if ante else None
             if target is not None and m.suffix:
                 target = subordinate(target, m.suffix, registry)
-            out.append(_citation(ct, m, part, target, m.pinpoint, why))
+            emit(_citation(ct, m, part, target, m.pinpoint, why))
         elif back in _PIN_BACKS:
             level, step = _PIN_BACKS[back]
-            ante, why = _antecedent(out, lambda c: c.pinpoint is not None and _has_level(c.pinpoint, level))
-            if ante is not None and _pin_rivals(out, ante, level):
+            ante, why = here.antecedent(("level", level))
+            if ante is not None and here.pin_rivals(ante, level):
                 ante, why = None, AMBIGUOUS
             pin = _shift(ante.pinpoint, level, step, m.pinpoint) if ante and ante.pinpoint else None
             if ante is not None and pin is None:
                 ante, why = None, AMBIGUOUS
-            out.append(_citation(ct, m, part, _target_of(ante, registry) if ante else None, pin, why))
+            emit(_citation(ct, m, part, _target_of(ante, registry) if ante else None, pin, why))
         else:  # 本ガイドライン, 当該通知: the instrument the proposal is discussing
-            kind = m.kind_hint
-            ante, why = _antecedent([*earlier, *out], lambda c: c.kind == kind)
-            out.append(_citation(ct, m, part, _target_of(ante, registry) if ante else None, m.pinpoint, why))
+            if everywhere is None:
+                everywhere = _History([*earlier, *out])  # then kept up to date by emit
+            ante, why = everywhere.antecedent(("kind", m.kind_hint))
+            emit(_citation(ct, m, part, _target_of(ante, registry) if ante else None, m.pinpoint, why))
     return out

@@ -20,13 +20,15 @@ from kb.core.vocab import is_empty_mark
 
 SPACES = " \t\u3000"
 BULLETS = "○〇◯●・"
-_SENTENCE_END = re.compile(r"[。．！？!?][」』）)】]*$")
-_BREAK_AFTER_END = re.compile(r"(?<=[。．！？])([」』）)】]*)[ \t\u3000]+(?=\S)")
-_BREAK_BEFORE_BULLET = re.compile(rf"[ \t\u3000]+(?=[{BULLETS}]\S)")
-_BREAK_BEFORE_DASH = re.compile(r"[ \t\u3000]+(?=—(?:\s|$))")
-_MARK_ONLY = re.compile(r"^#+[ \t\u3000]*$")
+# Runs of spaces are matched from their first character only and never given back (`(?<!…)`, `*+`):
+# otherwise every position inside a long run starts a new attempt, and reading is quadratic.
+_SENTENCE_END = re.compile(r"[。．！？!?][」』）)】]*+$")
+_BREAK_AFTER_END = re.compile(r"(?<=[。．！？])([」』）)】]*+)[ \t\u3000]++(?=\S)")
+_BREAK_BEFORE_BULLET = re.compile(rf"(?<![ \t\u3000])[ \t\u3000]++(?=[{BULLETS}]\S)")
+_BREAK_BEFORE_DASH = re.compile(r"(?<![ \t\u3000])[ \t\u3000]++(?=—(?:\s|$))")
+_MARK_ONLY = re.compile(r"^#++[ \t\u3000]*+$")
 _DIGIT_GAP = re.compile(r"(?<=[0-9０-９])[ \t\u3000](?=[0-9０-９])")
-_RULE_LINE = re.compile(r"^[ \t\u3000]*[-－|｜:：]{3,}[-－|｜:：\t \u3000]*$")
+_RULE_LINE = re.compile(r"^[ \t\u3000]*+[-－|｜:：]{3}[-－|｜:：\t \u3000]*+$")
 _HEADING_MARK = re.compile(r"^#{1,6}(?=\s|$)")
 _ASCII_WORD_END = re.compile(r"[A-Za-z0-9]$")
 _ASCII_WORD_START = re.compile(r"^[A-Za-z0-9]")

@@ -8,6 +8,7 @@ changed, only matched.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -70,28 +71,33 @@ def loose(text: str) -> str:
     return f"{SPACE}*".join(_char_class(ch) for ch in folded if not ch.isspace())
 
 
-_ERA = rf"(?:令和|平成){SPACE}*(?:元|{DIGIT}(?:{SPACE}?{DIGIT})*){SPACE}*年"
+# An era year has one or two digits (three allowed): a longer run is not a year, and int() refuses 4,300 digits.
+_ERA_NUMBER = rf"(?:元|{DIGIT}(?:{SPACE}?{DIGIT}){{0,2}})"
+_ERA = rf"(?:令和|平成){SPACE}*+{_ERA_NUMBER}{SPACE}*+年"
 # 令和6年の地方からの提案等に関する対応方針（令和6年12月24日閣議決定）記載内容
 DECISION_HEADING = (
-    rf"{_ERA}{SPACE}*(?:度{SPACE}*)?の?{SPACE}*地方からの提案等に関する対応方針{SPACE}*[(（]"
-    rf"(?P<decided>[^()（）\n]{{0,40}}?閣議決定){SPACE}*[)）]{SPACE}*記載内容"
+    rf"{_ERA}{SPACE}*+(?:度{SPACE}*+)?の?{SPACE}*+地方からの提案等に関する対応方針{SPACE}*+[(（]"
+    rf"(?P<decided>[^()（）\n]{{0,40}}?閣議決定){SPACE}*+[)）]{SPACE}*+記載内容"
 )
 _DATE = re.compile(
-    rf"(?P<era>(?:令和|平成){SPACE}*(?:元|{DIGIT}(?:{SPACE}?{DIGIT})*){SPACE}*年){SPACE}*"
+    rf"(?P<era>{_ERA}){SPACE}*"
     rf"(?P<month>{DIGIT}(?:{SPACE}?{DIGIT})?){SPACE}*月{SPACE}*(?P<day>{DIGIT}(?:{SPACE}?{DIGIT})?){SPACE}*日"
 )
 
 # The sheet header: 令和6年 地方分権改革に関する提案募集 提案事項 / デジタル庁 最終的な調整結果
 SHEET_TITLE = re.compile(
-    rf"(?P<title>(?P<era>{_ERA}){SPACE}*(?:度{SPACE}*)?{loose('地方分権改革に関する提案募集')}{SPACE}*{loose('提案事項')})"
-    rf"(?!{SPACE}*[(（]{SPACE}*事項名)"
+    rf"(?P<title>(?P<era>{_ERA}){SPACE}*+(?:度{SPACE}*+)?{loose('地方分権改革に関する提案募集')}{SPACE}*+{loose('提案事項')})"
+    rf"(?!{SPACE}*+[(（]{SPACE}*+事項名)"
 )
 STAGE_WORDS = rf"(?:最終的な調整結果|最終調整結果|第{SPACE}*[12１２一二]{SPACE}*次{SPACE}*回答|提案)"
 MINISTRY_STAGE = re.compile(
     rf"\s*(?:#+{SPACE}*)?(?P<ministry>[^\s#]+?){SPACE}+(?P<stage>{STAGE_WORDS})(?=\s|$)"
 )
 
-ASSOCIATION_MARK = re.compile(r"(?:^|(?<=\s))#*[ \t\u3000]*【(?P<name>全国知事会|全国市長会|全国町村会)】")
+# A mark or label starts after whitespace, but inside a run of spaces only at its first or second
+# character (the leading spaces are part of the match): trying every position of a long run is quadratic.
+_AFTER_SPACE = r"(?:^|(?<=\s)(?<![ \t\u3000]{2}))"
+ASSOCIATION_MARK = re.compile(rf"{_AFTER_SPACE}[ \t\u3000]*+#*+[ \t\u3000]*+【(?P<name>全国知事会|全国市長会|全国町村会)】")
 NUMBER = rf"{DIGIT}+(?:{SPACE}{DIGIT}+)*"
 
 
@@ -113,7 +119,7 @@ def _label_regex() -> re.Pattern[str]:
     # longest first, so 「…第1次回答を踏まえた提案団体からの見解」 wins over 「…第1次回答」
     alternatives.sort(key=len, reverse=True)
     body = "|".join(f"(?:{pattern})" for pattern in alternatives)
-    return re.compile(rf"(?:^|(?<=\s))#*{SPACE}*(?P<label>{body})(?={SPACE}*(?:\n|$)|{SPACE})", re.M)
+    return re.compile(rf"{_AFTER_SPACE}{SPACE}*+#*+{SPACE}*+(?P<label>{body})(?={SPACE}*+(?:\n|$)|{SPACE})", re.M)
 
 
 LABEL_RE = _label_regex()
@@ -138,6 +144,18 @@ def is_label_line(line: str) -> bool:
     return label_for(line.strip()) is not None or bool(SHEET_TITLE.fullmatch(line.strip().lstrip("# ")))
 
 
+_REST_OF_LINE_BLANK = re.compile(r"[^\S\n]*+(?:\n|\Z)")
+_LINE_INDENT = " \t\u3000#"
+
+
+def _starts_line(text: str, pos: int) -> bool:
+    """Only spaces and `#` between the line's start and `pos` (walked back: a line may be the whole text)."""
+    i = pos
+    while i > 0 and text[i - 1] in _LINE_INDENT:
+        i -= 1
+    return i == 0 or text[i - 1] == "\n"
+
+
 def find_labels(text: str, start: int, end: int) -> list[Found]:
     """Body labels in text[start:end], in official order.
 
@@ -151,12 +169,10 @@ def find_labels(text: str, start: int, end: int) -> list[Found]:
         label = label_for(heading)
         if label is None:
             continue
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        line_end = text.find("\n", m.end())
-        line_end = len(text) if line_end < 0 else line_end
-        starts_line = not text[line_start : m.start("label")].strip(" \t\u3000#")
         # a whole line, or a whole table cell: the label, a tab, then its value (「提案団体\t宮城県、…」)
-        whole = starts_line and (not text[m.end() : line_end].strip() or text[m.end() : m.end() + 1] == "\t")
+        whole = _starts_line(text, m.start("label")) and (
+            bool(_REST_OF_LINE_BLANK.match(text, m.end())) or text[m.end() : m.end() + 1] == "\t"
+        )
         hits.append((Found(label, m.start(), m.end(), heading), whole))
     line_mode = bool(hits) and sum(whole for _, whole in hits) * 2 >= len(hits)
     found: list[Found] = []
@@ -172,8 +188,15 @@ def find_labels(text: str, start: int, end: int) -> list[Found]:
     return found
 
 
-def decision_date(heading: str) -> tuple[int, int, int] | None:
-    """(year, month, day) of the cabinet decision named in the decision heading."""
+class BadDate(ValueError):
+    """The heading names a date that does not exist (令和6年13月45日); the message says so in Japanese."""
+
+
+def decision_date(heading: str) -> dt.date | None:
+    """The date of the cabinet decision named in the decision heading; None when it names none.
+
+    BadDate when the printed date is impossible: the sheet is still read, without the date.
+    """
     m = re.search(r"[(（](?P<inner>[^()（）]*閣議決定)[)）]", heading)
     inner = m.group("inner") if m else heading
     d = _DATE.search(inner)
@@ -184,7 +207,10 @@ def decision_date(heading: str) -> tuple[int, int, int] | None:
         return None
     month = int(unicodedata.normalize("NFKC", re.sub(r"\s", "", d.group("month"))))
     day = int(unicodedata.normalize("NFKC", re.sub(r"\s", "", d.group("day"))))
-    return year, month, day
+    try:
+        return dt.date(year, month, day)
+    except (ValueError, OverflowError):
+        raise BadDate(f"閣議決定日「{inner.strip()}」は日付として読めません（decision.date は書きませんでした）") from None
 
 
 def stage_of(text: str) -> Stage | None:

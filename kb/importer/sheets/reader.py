@@ -32,6 +32,7 @@ from kb.importer.sheets.header import read_header
 from kb.importer.sheets.labels import (
     ASSOCIATION_MARK,
     MINISTRY_STAGE,
+    BadDate,
     SHEET_TITLE,
     Field,
     Found,
@@ -173,6 +174,8 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
             _problem(line, "本文", "「提案事項(事項名)」「提案団体」「求める措置の具体的内容」などの項目が1つもありません")
         ]
     header = read_header(text[stage_match.end() : found[0].start])
+    if header.problems:
+        return None, [_problem(line, "管理番号", message) for message in header.problems]
     notes += header.notes
     contents: dict[Label, tuple[Found, str]] = {}
     for n, hit in enumerate(found):
@@ -217,10 +220,14 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
         else:
             sections[label] = section_text(body, keep_lines=label is SectionKey.STATUTES)
         if label is SectionKey.DECISION:
-            date = decision_date(hit.heading)
             decision: dict[str, object] = {}
+            try:
+                date = decision_date(hit.heading)
+            except BadDate as exc:
+                date = None
+                notes.append(str(exc))
             if date:
-                decision["date"] = dt.date(*date)
+                decision["date"] = date
             if sections[label] is None and stage is Stage.FINAL:
                 decision["outcome"] = Outcome.NOT_IN_DECISION
             if decision:
