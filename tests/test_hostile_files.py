@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -221,39 +221,39 @@ def _as_unprivileged(fn: Callable[[], list[str]]) -> list[str]:
     return out.splitlines()
 
 
-def test_unreadable_folder_is_a_problem_not_silently_skipped() -> None:
+@pytest.fixture
+def shared_tree() -> Iterator[Path]:
+    """A proposals folder in /tmp that another user may read (pytest's tmp_path is private to root)."""
+    base = Path(tempfile.mkdtemp(prefix="kb-perm-", dir="/tmp"))
+    base.chmod(0o755)
+    root = proposals_dir(base)
+    for path in (root, root / "2024"):
+        path.chmod(0o755)
+    (root / "2024" / "0071.md").chmod(0o644)
+    try:
+        yield root
+    finally:
+        for path in (root / "2023", root / "2024" / "0071.md"):  # what the tests make unreadable
+            if path.exists():
+                path.chmod(0o755)
+        shutil.rmtree(base)
+
+
+def test_unreadable_folder_is_a_problem_not_silently_skipped(shared_tree: Path) -> None:
     """An unreadable year folder made `kb check` say OK and `kb build` publish 1 proposal of 2."""
-    base = Path(tempfile.mkdtemp(prefix="kb-perm-", dir="/tmp"))
-    try:
-        base.chmod(0o755)
-        root = proposals_dir(base)
-        root.chmod(0o755)
-        (root / "2024").chmod(0o755)
-        (root / "2024" / "0071.md").chmod(0o644)
-        hidden = root / "2023"
-        hidden.mkdir(mode=0o755)
-        shutil.copy(VALID, hidden / "0001.md")
-        hidden.chmod(0)
-        lines = _as_unprivileged(lambda: [str(p) for p in check_paths([root]).problems])
-        assert lines == [f"{hidden}: ファイル: 読む権限がありません（ファイルやフォルダの権限を確かめてください）"]
-    finally:
-        (base / "proposals" / "2023").chmod(0o755)
-        shutil.rmtree(base)
+    hidden = shared_tree / "2023"
+    hidden.mkdir(mode=0o755)
+    shutil.copy(VALID, hidden / "0001.md")
+    hidden.chmod(0)
+    lines = _as_unprivileged(lambda: [str(p) for p in check_paths([shared_tree]).problems])
+    assert lines == [f"{hidden}: ファイル: 読む権限がありません（ファイルやフォルダの権限を確かめてください）"]
 
 
-def test_unreadable_file_is_a_problem_with_its_path() -> None:
-    base = Path(tempfile.mkdtemp(prefix="kb-perm-", dir="/tmp"))
-    try:
-        base.chmod(0o755)
-        root = proposals_dir(base)
-        root.chmod(0o755)
-        (root / "2024").chmod(0o755)
-        target = root / "2024" / "0071.md"
-        target.chmod(0)
-        lines = _as_unprivileged(lambda: [str(p) for p in check_paths([root]).problems])
-        assert lines == [f"{target}: ファイル: 読む権限がありません（ファイルやフォルダの権限を確かめてください）"]
-    finally:
-        shutil.rmtree(base)
+def test_unreadable_file_is_a_problem_with_its_path(shared_tree: Path) -> None:
+    target = shared_tree / "2024" / "0071.md"
+    target.chmod(0)
+    lines = _as_unprivileged(lambda: [str(p) for p in check_paths([shared_tree]).problems])
+    assert lines == [f"{target}: ファイル: 読む権限がありません（ファイルやフォルダの権限を確かめてください）"]
 
 
 # --- temporary files of killed runs -----------------------------------------------------------------
@@ -375,3 +375,12 @@ def test_a_mistyped_name_repeated_thousands_of_times_is_searched_once() -> None:
     assert len(suggest._memo) == 2  # one search per distinct name
     assert suggest("秋田件") == []  # past the budget: no guess, and no search
     assert len(suggest._memo) == 2
+
+
+def test_table_number_of_five_kanji_digits_is_cited_not_a_crash() -> None:
+    """Found by fuzzing `kb cite`: 別表第一二三四五 (12345) raised IndexError in int_to_kanji."""
+    from kb.statutes.clean import int_to_kanji
+
+    assert (int_to_kanji(27), int_to_kanji(9999), int_to_kanji(12345)) == ("二十七", "九千九百九十九", "12345")
+    result = CliRunner().invoke(app, ["cite", "地方自治法別表第一二三四五"])
+    assert result.exit_code == 0 and "12345" in result.output

@@ -66,9 +66,15 @@ def kanji_to_int(numeral: str) -> int:
 
 
 def int_to_kanji(number: int) -> str:
-    """27 → 二十七, 2 → 二: the way 別表第二 and e-Gov's law numbers are printed."""
+    """27 → 二十七, 2 → 二: the way 別表第二 and e-Gov's law numbers are printed.
+
+    From 10,000 on (no table or article is numbered so high; a garbled sheet may say so) the
+    number stays in Arabic digits.
+    """
     if number == 0:
         return "〇"
+    if number >= 10_000:
+        return str(number)
     digits = "〇一二三四五六七八九"
     out = ""
     for value, unit in ((1000, "千"), (100, "百"), (10, "十")):
