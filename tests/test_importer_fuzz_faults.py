@@ -124,7 +124,8 @@ def test_pdf_with_thousands_of_broken_sheets_reports_them_in_linear_time(tmp_pat
 # --- PDF bytes ---------------------------------------------------------------------------------
 # pdfminer.six raises whatever a broken file leads it to (PSEOF, AssertionError, RecursionError, …)
 # and follows whatever a file asks (decompress gigabytes, draw a form 40⁸ times): `kb import` must
-# turn both into a PdfError with a reason, within a second or so and well under 500 MB.
+# turn both into a PdfError with a reason, within about a CPU second per 100 KB (at most 2 s on the
+# development machine for these files; 3 s allowed for slower ones) and well under 500 MB.
 
 
 def _pdf(objects: list[bytes], *, trailer: bytes = b"") -> bytes:
@@ -186,6 +187,22 @@ def _tounicode(cmap: bytes) -> bytes:
     return _pdf(objects)
 
 
+def _shared_content_pages(pages: int) -> bytes:
+    """Many small page objects drawing one costly content stream: a budget per page would grow with
+    each page (60 bytes) while each page costs the whole stream again."""
+    content = _stream(zlib.compress(b"BT /F1 1 Tf " + b"(A) Tj " * 10_000 + b"ET"), b"/Filter /FlateDecode ")
+    first_page = 5
+    kids = b" ".join(b"%d 0 R" % (first_page + n) for n in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> >>" % (kids, pages),
+        content,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        *[b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R >>"] * pages,
+    ]
+    return _pdf(objects)
+
+
 def _truncated_sheet_pdf(tmp_path: Path) -> bytes:
     whole = tmp_path / "whole.pdf"
     write_sheets_pdf(whole, [SEED])
@@ -220,6 +237,7 @@ HOSTILE_PDFS: dict[str, Callable[[Path], bytes]] = {
     "ToUnicode range of 4 billion codes": lambda tmp: _tounicode(b"1 beginbfrange <00000000> <FFFFFFFF> <0041> endbfrange"),
     "cidrange of 2 billion codes": lambda tmp: _tounicode(b"1 begincidrange <00000000> <7FFFFFFF> 0 endcidrange"),
     "50,000 characters on one page": lambda tmp: _pdf(_page(_stream(b"BT /F1 1 Tf " + b"(ABCDEFGHIJ) Tj " * 5000 + b"ET"))),
+    "1,000 pages sharing one content stream of 30,000 steps": lambda tmp: _shared_content_pages(1000),
     "a page tree listing one page 20,000 times": lambda tmp: _pdf(
         [*_page(_stream(b"BT /F1 9 Tf (x) Tj ET"))[:1], b"<< /Type /Pages /Kids [%s] /Count 20000 >>" % b" ".join([b"3 0 R"] * 20000),
          *_page(_stream(b"BT /F1 9 Tf (x) Tj ET"))[2:]]
@@ -228,7 +246,7 @@ HOSTILE_PDFS: dict[str, Callable[[Path], bytes]] = {
 
 
 @pytest.mark.parametrize("name", list(HOSTILE_PDFS))
-def test_hostile_pdf_is_a_problem_in_a_second_or_so(tmp_path, name):
+def test_hostile_pdf_is_a_problem_within_seconds(tmp_path, name):
     pdf = tmp_path / "hostile.pdf"
     pdf.write_bytes(HOSTILE_PDFS[name](tmp_path))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -243,7 +261,7 @@ def test_hostile_pdf_is_a_problem_in_a_second_or_so(tmp_path, name):
     assert report is not None
     assert report.files == [] and len(report.problems) >= 1
     assert all(p.field in ("PDF", "個票の見出し") for p in report.problems), report.problems
-    assert seconds < 2.0 and grown_mb < 300, (seconds, grown_mb, report.problems)
+    assert seconds < 3.0 and grown_mb < 300, (seconds, grown_mb, report.problems)
 
 
 def test_pdf_limits_leave_pdfminer_as_it_was(tmp_path):
@@ -259,27 +277,23 @@ def test_pdf_limits_leave_pdfminer_as_it_was(tmp_path):
     assert (pdfminer.pdftypes.zlib, pdfminer.pdftypes.rldecode, PSBaseParser.nexttoken, PSBaseParser.fillbuf) == before
 
 
-def test_limits_leave_room_for_real_sheets(tmp_path):
+def test_limits_leave_room_for_real_sheets(tmp_path, monkeypatch):
     # the seed sheets set over 8 pages, with page headers and footers, read well inside every limit
     from kb.importer import pdf as pdf_module
 
     budgets: list[pdf_module._Budget] = []
-    real_budget = pdf_module._Budget
+    made = pdf_module._Budget.for_file
 
-    class Recording(real_budget):  # type: ignore[misc,valid-type]
-        def __init__(self) -> None:
-            super().__init__()
-            budgets.append(self)
+    def recording(size: int) -> pdf_module._Budget:
+        budgets.append(made(size))
+        return budgets[-1]
 
+    monkeypatch.setattr(pdf_module._Budget, "for_file", staticmethod(recording))
     path = tmp_path / "two.pdf"
     write_sheets_pdf(path, [SEED, MARKDOWN_0070.read_text(encoding="utf-8")], lines_per_page=25)
-    pdf_module._Budget = Recording  # type: ignore[misc]
-    try:
-        assert "管理番号" in extract_text(path)
-    finally:
-        pdf_module._Budget = real_budget  # type: ignore[misc]
+    assert "管理番号" in extract_text(path)
     [used] = budgets
-    assert used.work * 3 < pdf_module.WORK_BASE + pdf_module.WORK_PER_PAGE * used.pages
+    assert used.work * 5 < used.allowance
     assert used.cmap_entries * 10 < pdf_module.CMAP_ENTRIES
 
 
@@ -359,3 +373,13 @@ def test_damaged_zlib_stream_of_megabytes_is_recovered_in_linear_time():
 
     data = zlib.compress(bytes(range(256)) * 40_000)[:-2]  # 10 MB, checksum cut
     assert _seconds(lambda: _decompress_corrupted(_Budget())(data)) < 2.0
+
+
+def test_predictor_rows_of_a_few_bits_still_decode():
+    # the row limit refuses 100 MB rows, not a narrow 1-bit one (4 columns: half a byte)
+    from pdfminer.utils import apply_png_predictor
+
+    from kb.importer.pdf import _predictor
+
+    rows = bytes([0, 0, 0])  # three rows of no whole byte, each with its filter type (0: none)
+    assert _predictor(apply_png_predictor)(10, 1, 4, 1, rows) == apply_png_predictor(10, 1, 4, 1, rows)

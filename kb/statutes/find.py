@@ -92,7 +92,13 @@ _NOTICE_TITLED = re.compile(
 _NOTICE_META_MAX = 88  # what _NOTICE_TITLED reads besides the title: 「」, the parenthesis and up to 84 characters in it
 # The words a generic name ends with, by the pattern they end: 法 (_G_LAW; 法律 too), 法律
 # (_G_LAW_TITLE), ガイドライン… (_G_OTHER), 通知… (_G_NOTICE), について (_NOTICE_TITLED).
-_GENERIC_ENDS = rf"(?P<law_title>法律)|(?P<law>法)|(?P<other>{'|'.join(OTHER_SUFFIXES)})|(?P<notice>通知|通達|事務連絡)|(?P<titled>について)"
+_END_WORDS = {
+    "law": re.compile("法"),
+    "law_title": re.compile("法律"),
+    "other": re.compile("|".join(OTHER_SUFFIXES)),
+    "notice": re.compile("通知|通達|事務連絡"),
+    "titled": re.compile("について"),
+}
 _BACK_FIRST = "同前次本当現"
 
 
@@ -104,7 +110,6 @@ _OTHER_START = re.compile(  # each branch starts with its characters, so the sca
     rf"[{_BACK_FIRST}](?<![{NAME_CHARS}].)|「|(?P<mod>改正|現行|前記|上記|[旧新])(?=[{NAME_CHARS}])|明治|大正|昭和|平成|令和"
 )
 _WORD_START = re.compile(rf"(?<![{NAME_CHARS}])[{NAME_CHARS}]")
-_GENERIC_END = re.compile(_GENERIC_ENDS)
 _CLAUSE_END = re.compile(r"[。、\n()「」]")
 
 
@@ -119,12 +124,8 @@ class _Clauses:
 
     def __init__(self, text: str):
         self.n = len(text)
-        self.ends: list[int] = []
-        self.kinds: dict[str, list[int]] = {"law_title": [], "law": [], "other": [], "notice": [], "titled": []}
-        for m in _GENERIC_END.finditer(text):
-            self.ends.append(m.start())
-            self.kinds[m.lastgroup or ""].append(m.start())
-        self.kinds["law"] = sorted(self.kinds["law"] + self.kinds["law_title"])  # 法律 ends a 法 name too
+        self.kinds = {kind: [m.start() for m in word.finditer(text)] for kind, word in _END_WORDS.items()}
+        self.ends = sorted({*self.kinds["law"], *self.kinds["other"], *self.kinds["notice"], *self.kinds["titled"]})
         self.bounds = [m.start() for m in _CLAUSE_END.finditer(text)] if self.ends else []
 
     def reach(self, i: int) -> int:
@@ -314,7 +315,8 @@ def _match_name(pattern: re.Pattern[str], text: str, i: int, after: int = 0) -> 
 def _generic(text: str, i: int, names: NameMatcher, clauses: _Clauses, reach: int) -> tuple[int, int, str, str | None] | None:
     """(start, end, kind, suffix) of an unregistered name at a word start, or None.
 
-    A pattern is tried only when the word it ends with starts before `reach` (`_Clauses.reach`).
+    A pattern is tried only when the word it ends with starts before `reach` (`_Clauses.reach`);
+    _G_LAW without the test, 法 being nearly always there.
     """
     if not _word_start(text, i) or text.startswith(_NOT_NAME_START, i):
         return None
@@ -331,7 +333,7 @@ def _generic(text: str, i: int, names: NameMatcher, clauses: _Clauses, reach: in
         if len(prefix) >= 4 and prefix not in MODIFIERS and names.known_suffix_at(text, i, m.end()) is None:
             return _strip_modifier(text, i, m.end()), m.end(), m.group("suffix"), None
         return None
-    m = _match_name(_G_LAW, text, i) if clauses.has(kinds["law"], i, reach) else None
+    m = _match_name(_G_LAW, text, i)
     if not m:
         return None
     suffix = m.group("suffix")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 from kb.statutes.clean import CleanText
 from kb.statutes.egov import law_url
@@ -229,12 +230,19 @@ _LEVELS = ("article", "paragraph", "item", "table")
 _Want = tuple[str, str | None]  # what a back-reference looks for: ("back", 同法), ("level", article), ("kind", ガイドライン)
 
 
-def _wants(c: Citation) -> list[_Want]:
-    """Every back-reference `c` can be the antecedent of (its kind, its pinpoint's levels)."""
-    out: list[_Want] = [("back", back) for back, kinds in BACK_KINDS.items() if c.kind in kinds and (back != "同規則" or c.title.endswith("規則"))]
-    if c.pinpoint is not None:
-        out += [("level", level) for level in _LEVELS if _has_level(c.pinpoint, level)]
-    return [*out, ("kind", c.kind)]
+@cache  # few kinds × level sets
+def _wants(kind: str, rule_title: bool, levels: tuple[str, ...]) -> tuple[_Want, ...]:
+    """Every back-reference a citation can be the antecedent of: by its kind (and a title in 規則 for 同規則), its pinpoint's levels."""
+    backs = [("back", back) for back, kinds in BACK_KINDS.items() if kind in kinds and (back != "同規則" or rule_title)]
+    return (*backs, *(("level", level) for level in levels), ("kind", kind))
+
+
+def _levels(p: Pinpoint | None) -> tuple[str, ...]:
+    """The levels a pinpoint states, in _LEVELS order (as `_has_level` says)."""
+    if p is None:
+        return ()
+    stated = (bool(p.article), p.paragraph is not None, bool(p.item), p.table is not None)
+    return tuple(level for level, has in zip(_LEVELS, stated) if has)
 
 
 def _place(c: Citation, level: str) -> object:
@@ -248,30 +256,41 @@ class _History:
     """The citations before a back-reference, indexed by what back-references look for.
 
     The antecedent is the last citation of the wanted kind, and is ambiguous when its group (its
-    mentions joined by 及び, 、) holds different ones; kept up to date as citations come, both are
-    dictionary look-ups, where scanning the citations before at every 同法 was quadratic.
+    mentions joined by 及び, 、) holds different ones; from the index both are dictionary look-ups,
+    where scanning the citations before at every 同法 was quadratic. Citations are indexed when a
+    back-reference first asks, so a text without one pays nothing.
     """
 
-    def __init__(self, earlier: Sequence[Citation] = ()):
+    def __init__(self, citations: list[Citation], earlier: Sequence[Citation] = ()):
+        self.citations = citations  # grows as the caller appends to it
+        self.earlier: Sequence[Citation] | None = earlier  # indexed first, once
+        self.indexed = 0
         self.last: dict[_Want, Citation] = {}
         self.rivals: dict[tuple[_Want, int, int], set[str]] = {}  # identities of the wanted citations of a group
         self.places: dict[tuple[str, int, int], set[object]] = {}  # places of a group, per level
-        for c in earlier:
-            self.add(c)
 
-    def add(self, c: Citation) -> None:
-        if c.pinpoint is not None:
-            for level in _LEVELS:
-                if _has_level(c.pinpoint, level):
-                    self.places.setdefault((level, c.part, c.group), set()).add(_place(c, level))
+    def _catch_up(self) -> None:
+        if self.earlier is not None:
+            for c in self.earlier:
+                self._add(c)
+            self.earlier = None
+        while self.indexed < len(self.citations):
+            self._add(self.citations[self.indexed])
+            self.indexed += 1
+
+    def _add(self, c: Citation) -> None:
+        levels = _levels(c.pinpoint)
+        for level in levels:
+            self.places.setdefault((level, c.part, c.group), set()).add(_place(c, level))
         if c.unresolved in (AMBIGUOUS, NO_ANTECEDENT):
             return  # never an antecedent, nor a rival
-        for want in _wants(c):
+        for want in _wants(c.kind, c.title.endswith("規則"), levels):
             self.last[want] = c
             self.rivals.setdefault((want, c.part, c.group), set()).add(c.identity)
 
     def antecedent(self, want: _Want) -> tuple[Citation | None, str | None]:
         """The last citation that is wanted, or why there is none (missing, or ambiguous in its group)."""
+        self._catch_up()
         c = self.last.get(want)
         if c is None:
             return None, NO_ANTECEDENT
@@ -281,6 +300,7 @@ class _History:
 
     def pin_rivals(self, c: Citation, level: str) -> bool:
         """True when c's group cites several different places at this level."""
+        self._catch_up()
         return len(self.places.get((level, c.part, c.group), ())) > 1
 
 
@@ -340,24 +360,17 @@ def resolve_mentions(
     """Citations for one text part. `earlier` holds the proposal's citations in the parts before,
     which only 本ガイドライン-style references reach; 同法・同条 stay within the part."""
     out: list[Citation] = []
-    here = _History()  # 同法・同条: this part
-    everywhere: _History | None = None  # 本ガイドライン: the parts before too, indexed when first needed
-
-    def emit(c: Citation) -> None:
-        out.append(c)
-        here.add(c)
-        if everywhere is not None:
-            everywhere.add(c)
-
+    here = _History(out)  # 同法・同条: this part
+    everywhere = _History(out, earlier)  # 本ガイドライン: the parts before too
     for m in mentions:
         if m.form is Form.CONTINUATION:
             prev = out[-1] if out else None
             if prev is None:
-                emit(_citation(ct, m, part, None, m.pinpoint, NO_ANTECEDENT))
+                out.append(_citation(ct, m, part, None, m.pinpoint, NO_ANTECEDENT))
                 continue
             pin = m.pinpoint.inherit(prev.pinpoint) if m.pinpoint and prev.pinpoint else m.pinpoint
             target = None if prev.unresolved in (AMBIGUOUS, NO_ANTECEDENT) else _target_of(prev, registry)
-            emit(_citation(ct, m, part, target, pin, prev.unresolved))
+            out.append(_citation(ct, m, part, target, pin, prev.unresolved))
             continue
         if m.form is not Form.BACK:
             target = name_target(m, registry, abbreviations, (part, m.start))
@@ -367,7 +380,7 @@ def resolve_mentions(
                     form = Form.TITLE
                 elif m.form is Form.UNREGISTERED:
                     form = Form.LAW_NUMBER  # an unknown spelling settled by its number
-            emit(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
+            out.append(_citation(ct, m, part, target, m.pinpoint, UNREGISTERED if target is None else None, form))
             continue
         back = m.back or ""
         if back in BACK_KINDS:
@@ -375,7 +388,7 @@ def resolve_mentions(
             target = _target_of(ante, registry) if ante else None
             if target is not None and m.suffix:
                 target = subordinate(target, m.suffix, registry)
-            emit(_citation(ct, m, part, target, m.pinpoint, why))
+            out.append(_citation(ct, m, part, target, m.pinpoint, why))
         elif back in _PIN_BACKS:
             level, step = _PIN_BACKS[back]
             ante, why = here.antecedent(("level", level))
@@ -384,10 +397,8 @@ def resolve_mentions(
             pin = _shift(ante.pinpoint, level, step, m.pinpoint) if ante and ante.pinpoint else None
             if ante is not None and pin is None:
                 ante, why = None, AMBIGUOUS
-            emit(_citation(ct, m, part, _target_of(ante, registry) if ante else None, pin, why))
+            out.append(_citation(ct, m, part, _target_of(ante, registry) if ante else None, pin, why))
         else:  # 本ガイドライン, 当該通知: the instrument the proposal is discussing
-            if everywhere is None:
-                everywhere = _History([*earlier, *out])  # then kept up to date by emit
             ante, why = everywhere.antecedent(("kind", m.kind_hint))
-            emit(_citation(ct, m, part, _target_of(ante, registry) if ante else None, m.pinpoint, why))
+            out.append(_citation(ct, m, part, _target_of(ante, registry) if ante else None, m.pinpoint, why))
     return out
