@@ -16,6 +16,7 @@ from kb.core import tempfiles
 from kb.core.models import proposal_id
 from kb.core.paths import data_dir
 from kb.core.problems import Problem, ProblemError, display_path
+from kb.db import facet_counts
 from kb.db.result import BuildResult
 from kb.db.schema import BuildStep
 from kb.files import fmt as files_fmt
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
     from kb.statutes.update import LawListUpdate
 
 # Tables each feature adds to the database, in order, after the core tables.
-STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP)
+# The facet counts come last: they count the columns the other steps add.
+STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP, facet_counts.STEP)
 # Checks across files and against the registries, after every file parsed.
 CHECKS: tuple[Check, ...] = (
     duplicate_ids,

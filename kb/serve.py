@@ -8,9 +8,12 @@ because templates (`row-kb-proposals.html`) and metadata are keyed by that name.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
 import socket
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ SITE = Path(__file__).resolve().parent.parent / "site"
 HOST = "127.0.0.1"
 SERVE_DB_ENV = "KB_SERVE_DB"  # how `kb serve --workers N` tells its worker processes which database to open
 SERVE_PUBLIC_ENV = "KB_SERVE_PUBLIC"  # … and whether they serve in --public mode ("1")
+PAGE_CACHE_PLUGIN = "kb-page-cache"  # its settings in site/metadata.yml (site/plugins/page_cache.py)
 
 
 def newest_mtime(paths: Iterable[Path]) -> float:
@@ -69,18 +73,27 @@ def load_metadata(site: Path = SITE) -> dict:
     return yaml.safe_load((site / "metadata.yml").read_text(encoding="utf-8"))
 
 
-def make_datasette(db_path: str | Path, site: Path = SITE, public: bool = False) -> Datasette:
+def make_datasette(
+    db_path: str | Path, site: Path = SITE, public: bool = False, page_cache: bool | dict[str, Any] | None = None
+) -> Datasette:
     """The site: the database immutable under the name `kb`, with site/'s metadata, templates and plugins.
 
     `public` (kb serve --public, for a server on the internet) turns arbitrary SQL off with
     Datasette's `default_allow_sql` setting: `?sql=` and `_where=` answer 403; canned queries,
     tables, CSV/JSON and the database download stay (site/plugins/hardening.py, docs/site.md).
+    `page_cache` overrides the metadata's `plugins: kb-page-cache:` (site/plugins/page_cache.py):
+    True/False its `enabled`, a dict the settings it names (benchmarks and tests); None keeps them.
     """
     settings = json.loads((site / "settings.json").read_text(encoding="utf-8"))
     if public:
         settings["default_allow_sql"] = False
+    metadata = load_metadata(site)
+    if page_cache is not None:
+        plugins = metadata.setdefault("plugins", {})
+        given = page_cache if isinstance(page_cache, dict) else {"enabled": page_cache}
+        plugins[PAGE_CACHE_PLUGIN] = {**(plugins.get(PAGE_CACHE_PLUGIN) or {}), **given}
     ds = Datasette(
-        metadata=load_metadata(site),
+        metadata=metadata,
         template_dir=str(site / "templates"),
         plugins_dir=str(site / "plugins"),
         static_mounts=[("static", str(site / "static"))],
@@ -137,3 +150,56 @@ def serve(
         )
     else:
         uvicorn.run(make_datasette(db_path, public=public).app(), host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning")
+
+
+# --- The deployment command line (docs/deploy.md) -------------------------------------------------
+
+
+def _setting_text(value: object) -> str:
+    """A settings.json value as `datasette serve --setting` reads it (booleans as on/off)."""
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+
+def datasette_command(
+    db_path: Path, host: str = HOST, port: int = 8001, public: bool = False, site: Path = SITE
+) -> list[str]:
+    """The `datasette serve` command line serving the same site as `make_datasette`, for a server or container.
+
+    The one source of the deployment command: the Dockerfile runs it (`python -m kb.serve`) and
+    tests/test_deploy.py starts exactly it, so they cannot drift. The command line names a
+    database after its file, so the file must be called kb.db (`-i`: immutable).
+    """
+    db = Path(db_path)
+    if db.stem != DB_NAME:
+        raise ValueError(f"データベースのファイル名は {DB_NAME}.db にしてください（サイトはその名前で表示します）: {db}")
+    settings = json.loads((site / "settings.json").read_text(encoding="utf-8"))
+    if public:
+        settings["default_allow_sql"] = False
+    command = [
+        sys.executable, "-m", "datasette", "serve", "--immutable", str(db), "--host", host, "--port", str(port),
+        "--metadata", str(site / "metadata.yml"), "--template-dir", str(site / "templates"),
+        "--plugins-dir", str(site / "plugins"), "--static", f"static:{site / 'static'}",
+    ]  # fmt: skip
+    for name, value in settings.items():
+        command += ["--setting", name, _setting_text(value)]
+    return command
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m kb.serve`: run (or with --print, show) the deployment command; the database is already built."""
+    parser = argparse.ArgumentParser(prog="python -m kb.serve", description="datasette serve でサイトを公開する（docs/deploy.md）")
+    parser.add_argument("--db", type=Path, default=Path(f"{DB_NAME}.db"), help="構築済みのデータベース（kb.db）")
+    parser.add_argument("--host", default=HOST, help="待ち受けるアドレス（コンテナでは 0.0.0.0）")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--public", action="store_true", help="任意の SQL を止める（kb serve --public と同じ）")
+    parser.add_argument("--print", action="store_true", help="実行せずにコマンドを表示する")
+    args = parser.parse_args(argv)
+    command = datasette_command(args.db, host=args.host, port=args.port, public=args.public)
+    if args.print:
+        print(shlex.join(command))
+        return
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,3 +21,19 @@ def registry_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("registry-cache")
     os.environ["KB_CACHE_DIR"] = str(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 synthetic proposals (benchmarks/corpus.py; not real proposals), 10 a year, built once per run."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from corpus import generate
+
+    from kb.pipeline import build
+
+    work = tmp_path_factory.mktemp("synthetic")
+    generate(120, work / "corpus", REPO / "proposals", seed=3)
+    build(work / "kb.db", [work / "corpus"])
+    return work / "kb.db"

@@ -30,6 +30,13 @@ class SiteClient:
         return response.json()
 
     def close(self) -> None:
+        """Close the loop and every SQLite connection the site opened.
+
+        The site caps SQLite's heap for the whole process (site/plugins/hardening.py): connections left
+        open by one test module's site would use up the headroom the next module's queries are given.
+        """
+        for database in self.ds.databases.values():
+            database.close()
         self.loop.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import sqlite3
@@ -175,3 +177,20 @@ def test_rebuild_keeps_the_permissions_of_the_previous_database(tmp_path: Path) 
     target.chmod(0o640)
     build(target, [CORPUS])
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_build_in_a_process_whose_site_capped_sqlites_heap_still_works(tmp_path: Path) -> None:
+    # the served site caps SQLite's heap for the whole process (site/plugins/hardening.py); a build in the
+    # same process afterwards (kb serve's tests, a notebook) failed with MemoryError
+    libsqlite = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
+    libsqlite.sqlite3_memory_used.restype = ctypes.c_int64
+    limit = libsqlite.sqlite3_memory_used() + 2 * 2**20  # 2 MiB more than this process's SQLite already holds
+    cap = sqlite3.connect(":memory:")
+    cap.execute(f"PRAGMA hard_heap_limit = {limit}")
+    try:
+        build(tmp_path / "kb.db", [CORPUS], jobs=1)
+        assert cap.execute("PRAGMA hard_heap_limit").fetchone()[0] == limit  # the site's cap is back
+    finally:
+        cap.execute("PRAGMA hard_heap_limit = 0")
+        cap.close()
+    assert sqlite_utils.Database(tmp_path / "kb.db")["proposals"].count == 6

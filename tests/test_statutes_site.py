@@ -138,3 +138,26 @@ def test_search_for_a_title_typed_with_ascii_brackets_finds_the_law(site: SiteCl
     """e-Gov writes （） in 306 titles; a clerk types () or full-width digits: the name is compared normalised."""
     html = site.get("/search?q=明治二十二年法律第三十四号(決闘罪ニ関スル件)").text
     assert 'href="/kb/statutes/122AC0000000034"' in html
+
+
+def test_page_of_a_much_cited_statute_lists_the_latest_and_links_to_all(synthetic_db: Path) -> None:
+    # every synthetic proposal (benchmarks/corpus.py, not real) cites 番号利用法: the page once listed all
+    # of them (2 MB and 2.7 s at 5,000), now the newest STATUTE_PAGE_LIMIT and a link to the full list
+    client = SiteClient(synthetic_db)
+    try:
+        citing = sqlite_utils.Database(synthetic_db).execute(
+            "select count(distinct proposal_id) from citations where statute_id = ?", [MYNUMBER]
+        ).fetchone()[0]
+        assert citing > 100
+        html = client.get(f"/kb/statutes/{MYNUMBER}").text
+    finally:
+        client.close()
+    listed = html.count('<li><a href="/kb/proposals/')
+    assert listed == 100, listed
+    assert f"この法令を引用している提案（{citing} 件）" in html
+    assert "新しい順に 100 件" in html
+    newest = sqlite_utils.Database(synthetic_db).execute(
+        "select max(proposal_id) from citations where statute_id = ?", [MYNUMBER]
+    ).fetchone()[0]
+    assert f'href="/kb/proposals/{newest}"' in html
+    assert "statutes__arraycontains=%E7%95%AA%E5%8F%B7%E5%88%A9%E7%94%A8%E6%B3%95" in html

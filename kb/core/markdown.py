@@ -12,6 +12,14 @@ neither run anything nor make the reader's browser fetch anything:
 What the files use renders as before (paragraphs, `- ` lists, numbered lists, emphasis,
 code), and GitHub-style tables, which docs/format.md allows, become tables. Escaping follows
 Jinja's (`"` → `&#34;`, `'` → `&#39;`), so text reads the same here as in the rest of the page.
+
+Most sections are plain paragraphs and `- ` lists, for which markdown-it's work (a token per line,
+rules tried per character) is ~15 × the work of the result: `plain_html` writes the same HTML
+directly for text that has nothing else in it, and every other text goes through the one parser
+instance. The build stores the HTML of the texts that need the parser (kb.db.rows.rendered_rows);
+the proposal page shows that, and writes plain text with `render_plain` — no parser per request,
+and the database does not hold every text twice. tests/test_render_at_build.py compares the two
+ways on every proposal and on random text.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from html import escape as _html_escape
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import mdTrim
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
@@ -150,9 +159,88 @@ def _parser() -> MarkdownIt:
 
 _MD = _parser()
 
+# Text with none of these goes the short way: inline Markdown (escapes, code, emphasis, links,
+# images, autolinks, raw HTML, entities), tables, tabs, and what markdown-it rewrites (CR, NUL).
+NOT_PLAIN = ("\\", "`", "*", "_", "[", "]", "<", "&", "|", "\t", "\r", "\0", "://")
+# A line (or a list item's text) that could open a block other than a paragraph: indented code,
+# heading, quote, list, rule, setext underline, fence, table delimiter; or ends in a space (a break).
+_BLOCK_START = re.compile(r"[ #>\-*+=_`~:]|\d+[.)]")
+LIST_MARK = "- "
+
+
+def _plain_line(line: str) -> bool:
+    return not _BLOCK_START.match(line) and not line.endswith(" ")
+
+
+def plain_html(text: str) -> str | None:
+    """markdown-it's HTML for text made only of paragraphs and `- ` lists; None for anything else.
+
+    Paragraphs are runs of lines between empty lines (trimmed as markdown-it trims them, line
+    breaks kept); a run whose every line starts with `- ` holds list items, one a line. Runs of
+    items with only empty lines between them make one list, loose (items as paragraphs).
+    """
+    if any(mark in text for mark in NOT_PLAIN):  # str's own search: faster than a regex here
+        return None
+    out: list[str] = []
+    items: list[str] = []  # the list being read
+    runs = 0  # runs of items in it
+    for block in _blocks(text):
+        if all(line.startswith(LIST_MARK) for line in block):
+            new = [mdTrim(line[2:]) for line in block]
+            if not all(new) or not all(_plain_line(line[2:]) for line in block):
+                return None
+            items += new
+            runs += 1
+            continue
+        content = mdTrim("\n".join(block))
+        if not content or not all(_plain_line(line) for line in block):
+            return None
+        out.append(_list_html(items, loose=runs > 1))
+        items, runs = [], 0
+        out.append(f"<p>{escape(content)}</p>\n")
+    out.append(_list_html(items, loose=runs > 1))
+    return "".join(out)
+
+
+def _list_html(items: list[str], loose: bool) -> str:
+    if not items:
+        return ""
+    if loose:
+        return "<ul>\n" + "".join(f"<li>\n<p>{escape(item)}</p>\n</li>\n" for item in items) + "</ul>\n"
+    return "<ul>\n" + "".join(f"<li>{escape(item)}</li>\n" for item in items) + "</ul>\n"
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """Runs of non-empty lines (markdown-it's empty line is one of spaces and tabs; those are not plain)."""
+    blocks: list[list[str]] = [[]]
+    for line in text.split("\n"):
+        if line:
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+def render_markdown_it(text: str) -> str:
+    """The full renderer: markdown-it with the safety rules above (one parser, reused)."""
+    return _MD.render(text)
+
 
 def render_markdown(text: str | None) -> str:
     """Safe HTML for one section's Markdown, wrapped in `<div class="kb-md">` (empty for None)."""
     if not text:
         return ""
-    return f'<div class="kb-md">{_MD.render(text)}</div>'
+    html = plain_html(text)
+    return f'<div class="kb-md">{render_markdown_it(text) if html is None else html}</div>'
+
+
+def render_plain(text: str | None) -> str | None:
+    """`render_markdown(text)` when the text is plain (cheap: no parser), else None.
+
+    The build stores the HTML of only the texts that are not plain (tables section_html,
+    opinion_html); the proposal page writes the plain ones with this, as fast as reading them.
+    """
+    if not text:
+        return ""
+    html = plain_html(text)
+    return None if html is None else f'<div class="kb-md">{html}</div>'

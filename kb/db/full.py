@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -14,7 +15,13 @@ from kb.db.dbfile import write_atomically
 from kb.db.load import check_loaded, load_files, parsed_in_order
 from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import BuildStep
-from kb.db.tables import check_foreign_keys, table_counts, write_core_tables, write_indexes
+from kb.db.tables import (
+    check_foreign_keys,
+    insert_rendered_rows,
+    table_counts,
+    write_core_tables,
+    write_indexes,
+)
 from kb.search import index
 from kb.search.index import SearchTexts
 
@@ -33,10 +40,19 @@ def run_steps(db: sqlite_utils.Database, proposals: list[Proposal], steps: Itera
 
 
 def populate(
-    db: sqlite_utils.Database, proposals: list[Proposal], steps: Iterable[BuildStep], texts: SearchTexts, clock: Clock
+    db: sqlite_utils.Database,
+    proposals: list[Proposal],
+    steps: Iterable[BuildStep],
+    texts: SearchTexts,
+    clock: Clock,
+    rendered: Iterable[dict[str, list[dict[str, Any]]]] = (),
 ) -> None:
-    """Everything that goes into a fresh database, in order: core tables, steps, search index, indexes."""
+    """Everything that goes into a fresh database, in order: core tables, steps, search index, indexes.
+
+    `rendered`: the proposals' `kb.db.rows.rendered_rows`, made in the parse workers.
+    """
     write_core_tables(db, proposals)
+    insert_rendered_rows(db, rendered)
     clock.lap("core tables")
     run_steps(db, proposals, steps, clock)
     index.create_index(db)
@@ -67,7 +83,7 @@ def full_build(db_path: Path, files: list[Path], run: Run, listing_problems: Seq
     result = BuildResult(db_path, parsed=len(loaded), added=[p.id for p in proposals])
 
     def fill(db: sqlite_utils.Database) -> None:
-        populate(db, proposals, run.steps, texts, clock)
+        populate(db, proposals, run.steps, texts, clock, [item.rendered for item in ok])
         filestate.create_state_tables(db)
         filestate.write_files(db, [(item.state, item.proposal.id) for item in ok if item.state])
         filestate.write_fingerprint(db, fingerprint(run.steps))

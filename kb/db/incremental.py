@@ -26,7 +26,7 @@ from kb.db.full import run_steps
 from kb.db.load import Loaded, check_loaded, load_files, parsed_in_order
 from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import CORE_PROPOSAL_TABLES, DERIVED_LOOKUPS, BuildStep
-from kb.db.tables import insert_core_rows, table_counts
+from kb.db.tables import insert_core_rows, insert_rendered_rows, table_counts
 from kb.files.disk import list_proposal_files
 from kb.search import index
 from kb.search.index import SearchTexts
@@ -127,6 +127,7 @@ def update_rows(
     ordered = parsed_in_order(loaded)
     proposals = [item.proposal for item in ordered]
     insert_core_rows(db, proposals)
+    insert_rendered_rows(db, [item.rendered for item in ordered])
     clock.lap("core tables")
     run_steps(db, proposals, steps, clock)
     texts: SearchTexts = {item.proposal.id: item.search for item in ordered if item.search}

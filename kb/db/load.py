@@ -11,12 +11,13 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.core.models import Proposal, ProposalFile
 from kb.core.problems import Problem, ProblemError, display_path
 from kb.db import filestate
 from kb.db.parallel import map_items
-from kb.db.rows import opinion_rows, proposal_row, source_rows
+from kb.db.rows import opinion_rows, proposal_row, rendered_rows, source_rows
 from kb.files import disk
 from kb.files.check import Check, run_checks
 from kb.files.parse import parse_lenient
@@ -37,6 +38,7 @@ class Loaded:
     file: ProposalFile | None = None
     problems: list[Problem] = field(default_factory=list)
     search: SearchText | None = None
+    rendered: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # kb.db.rows.rendered_rows
 
     @property
     def proposal(self) -> Proposal:
@@ -57,7 +59,7 @@ def load_file(path: Path, now_ns: int, data: tuple[filestate.FileState, bytes] |
         return Loaded(path, state, problems=[Problem(display_path(path), 1, "ファイル", "UTF-8 で保存してください")])
     if parsed is None or problems:  # checked with the others so one run reports everything; never built
         return Loaded(path, state, parsed, problems=problems)
-    return Loaded(path, state, parsed, search=search_row(parsed.proposal))
+    return Loaded(path, state, parsed, search=search_row(parsed.proposal), rendered=rendered_rows(parsed.proposal))
 
 
 def load_files(paths: Sequence[Path], jobs: int, read: dict[str, tuple[filestate.FileState, bytes]] | None = None) -> list[Loaded]:

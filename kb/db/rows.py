@@ -6,11 +6,20 @@ tests all compute exactly the same rows.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from kb.core.markdown import render_markdown, render_plain
 from kb.core.models import Proposal, latest_stage, relative_path
 from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, Association, Outcome, SectionKey
-from kb.db.schema import ROLE_CO_PROPONENT, ROLE_PROPONENT
+from kb.db.schema import (
+    OPINION_HTML_TABLE,
+    ROLE_CO_PROPONENT,
+    ROLE_PROPONENT,
+    SECTION_HTML_TABLE,
+    SNIPPET_OFFSETS_TABLE,
+)
+from kb.search.foldmap import fold_edits
 
 OUTCOME_NOTES: dict[Outcome, str] = {
     Outcome.ADOPTED: "提案の趣旨を踏まえ、法令改正・通知等で対応するもの",
@@ -120,4 +129,42 @@ def lookup_rows(proposals: list[Proposal]) -> dict[str, list[dict[str, Any]]]:
         "local_governments": [
             {"id": g} for g in dict.fromkeys(n for p in proposals for n in [*p.proponents, *p.co_proponents])
         ],
+    }
+
+
+def _needs_parser(text: str | None) -> bool:
+    """A written text the page cannot write itself (kb.core.markdown.render_plain)."""
+    return text is not None and text != EMPTY_MARK and render_plain(text) is None
+
+
+def opinions_text(opinions: list[dict[str, Any]]) -> str | None:
+    """The opinions as /search quotes them: `団体：本文` a line, in sheet order (as kb.search.query's SQL joins them)."""
+    return "\n".join(f"{o['association']}：{o['text']}" for o in opinions) or None
+
+
+def rendered_rows(proposal: Proposal) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the tables made at build time so pages need not make them per request (table → rows).
+
+    `section_html` / `opinion_html`: the written texts (not `—`) that need the Markdown parser, as
+    the proposal page shows them (kb.core.markdown; plain text the page writes itself, cheaply).
+    `snippet_offsets`: for the title, each section and the opinions, where the normalised text
+    differs from the stored text (kb.search.foldmap; fields that do not differ left out).
+    """
+    row = proposal_row(proposal)
+    opinions = opinion_rows(proposal)
+    sections = [(key.column, row[key.column]) for key in SECTION_ORDER]
+    fields = [("title", row["title"]), *sections, ("opinions_text", opinions_text(opinions))]
+    edits = {column: e for column, text in fields if text and (e := fold_edits(text))}
+    return {
+        SECTION_HTML_TABLE: [
+            {"proposal_id": proposal.id, "section": column, "html": render_markdown(text)}
+            for column, text in sections
+            if _needs_parser(text)
+        ],
+        OPINION_HTML_TABLE: [
+            {"proposal_id": proposal.id, "association": o["association"], "html": render_markdown(o["text"])}
+            for o in opinions
+            if _needs_parser(o["text"])
+        ],
+        SNIPPET_OFFSETS_TABLE: [{"proposal_id": proposal.id, "edits": json.dumps(edits, ensure_ascii=False)}],
     }

@@ -34,10 +34,19 @@ LIST_COLUMNS = ("ministries", "proponents", "co_proponents")
 # build adds the new names and drops the ones no row refers to any more.
 DERIVED_LOOKUPS = ("policy_fields", "themes", "ministries", "local_governments")
 # Core tables holding rows of one proposal each, keyed by `proposal_id` (besides `proposals` itself).
-CORE_PROPOSAL_TABLES = ("proposal_local_governments", "proposal_ministries", "sources", "opinions")
+# Made at build time so pages do not redo it per request (kb.db.rows.rendered_rows): section and opinion
+# Markdown as safe HTML for the proposal page; where normalised text differs, for /search's snippets.
+SECTION_HTML_TABLE = "section_html"
+OPINION_HTML_TABLE = "opinion_html"
+SNIPPET_OFFSETS_TABLE = "snippet_offsets"
+RENDERED_TABLES = (SECTION_HTML_TABLE, OPINION_HTML_TABLE, SNIPPET_OFFSETS_TABLE)
+CORE_PROPOSAL_TABLES = ("proposal_local_governments", "proposal_ministries", "sources", "opinions", *RENDERED_TABLES)
 # Bookkeeping of the incremental build (kb.db.filestate): not data, hidden from counts and docs.
 FILES_TABLE = "build_files"
 INFO_TABLE = "build_info"
+# Facets counted at build time (kb.db.facet_counts), read by the site's facets (site/plugins/facets.py).
+FACET_COUNTS_TABLE = "facet_counts"  # (table_name, facet, value, count) of the unfiltered table
+FACET_VALUES_TABLE = "facet_values"  # (proposal_id, facet, value): each proposal's JSON-array facet items
 
 
 def json_list(value: object) -> list[str] | None:

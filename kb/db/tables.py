@@ -6,6 +6,9 @@ rows of changed proposals into the previous database's tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import sqlite_utils
 
 from kb.core.models import Proposal
@@ -19,7 +22,15 @@ from kb.db.rows import (
     proposal_row,
     source_rows,
 )
-from kb.db.schema import FILES_TABLE, FTS_TABLE, INFO_TABLE
+from kb.db.schema import (
+    FILES_TABLE,
+    FTS_TABLE,
+    INFO_TABLE,
+    OPINION_HTML_TABLE,
+    RENDERED_TABLES,
+    SECTION_HTML_TABLE,
+    SNIPPET_OFFSETS_TABLE,
+)
 
 
 def create_core_tables(db: sqlite_utils.Database) -> None:
@@ -75,6 +86,35 @@ def create_core_tables(db: sqlite_utils.Database) -> None:
         pk=("proposal_id", "association"),
         foreign_keys=[("proposal_id", "proposals", "id")],
     )
+    create_rendered_tables(db)
+
+
+def create_rendered_tables(db: sqlite_utils.Database) -> None:
+    """The tables of what the build renders once for every request (kb.db.rows.rendered_rows).
+
+    Keyed by `proposal_id` without a foreign key: Datasette lists (and counts, one query each)
+    every table that refers to a proposal on its page, and these are not for readers. The rows
+    come from the same proposals as `proposals` and go with them (schema.CORE_PROPOSAL_TABLES).
+    """
+    db.table(SECTION_HTML_TABLE).create({"proposal_id": str, "section": str, "html": str}, pk=("proposal_id", "section"))
+    db.table(OPINION_HTML_TABLE).create({"proposal_id": str, "association": str, "html": str}, pk=("proposal_id", "association"))
+    db.table(SNIPPET_OFFSETS_TABLE).create({"proposal_id": str, "edits": str}, pk="proposal_id")
+
+
+def insert_rendered_rows(db: sqlite_utils.Database, rendered: Iterable[dict[str, list[dict[str, Any]]]]) -> None:
+    """Rows made by `rendered_rows` (in the parse workers), written with one executemany per table."""
+    rows: dict[str, list[dict[str, Any]]] = {table: [] for table in RENDERED_TABLES}
+    for item in rendered:
+        for table, table_rows in item.items():
+            rows[table] += table_rows
+    with db.conn:
+        for table, table_rows in rows.items():
+            if table_rows:
+                columns = list(table_rows[0])
+                db.conn.executemany(
+                    f"INSERT INTO [{table}] ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
+                    table_rows,
+                )
 
 
 def insert_core_rows(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:

@@ -1,7 +1,9 @@
 """Ranked full-text search over proposals (bm25 on the bigram index), for the site's search page.
 
 Datasette's table search filters without ranking; this orders by bm25 with the title
-weighted above names and body, and quotes snippets from the original text.
+weighted above names and body, and quotes snippets from the original text. The normalised
+form of each quoted field is rebuilt from what the build stored (`snippet_offsets`,
+kb.search.foldmap) rather than normalised per request.
 The SQL relies on the `escape_fts` function (query → bigram phrase query, docs/search.md),
 defined here with the SQL that uses it; `register_functions` adds it to a connection, and
 `site/plugins/japanese_search.py` does so on every connection Datasette opens.
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kb.core.vocab import SECTION_ORDER
-from kb.db.schema import FTS_TABLE
+from kb.db.schema import FTS_TABLE, SNIPPET_OFFSETS_TABLE
+from kb.search.foldmap import Folded
 from kb.search.snippets import Part, Snippet, best_snippet, highlight, plain_snippet
 from kb.search.textnorm import fts_query, name_key
 
@@ -23,13 +26,16 @@ from kb.search.textnorm import fts_query, name_key
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
 PER_PAGE = 20
 
+# The opinions in sheet order, as kb.db.rows.opinions_text makes them for the stored offsets.
+_OPINIONS_TEXT = """(select group_concat(line, char(10)) from
+    (select o.association || '：' || o.text as line from opinions o where o.proposal_id = p.id order by o.position))"""
 _COLUMNS = f"""p.id, p.title, p.year, p.era, p.number, p.category, p.policy_field, p.theme, p.stage, p.outcome,
   p.ministries, p.proponents, {", ".join(f"p.{k.column}" for k in SECTION_ORDER)},
-  (select group_concat(o.association || '：' || o.text, char(10)) from opinions o where o.proposal_id = p.id)
-    as opinions_text"""
+  {_OPINIONS_TEXT} as opinions_text"""
+_FOLD_EDITS = f"(select f.edits from {SNIPPET_OFFSETS_TABLE} f where f.proposal_id = p.id) as fold_edits"
 _BM25 = f"bm25({FTS_TABLE}, {', '.join(map(str, BM25_WEIGHTS))})"
 RANKED_SQL = f"""
-select {_COLUMNS}, {_BM25} as score
+select {_COLUMNS}, {_FOLD_EDITS}, {_BM25} as score
 from {FTS_TABLE} join proposals p on p.rowid = {FTS_TABLE}.rowid
 where {FTS_TABLE} match escape_fts(:q)
 order by score, p.id
@@ -48,7 +54,7 @@ select rowid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_f
 _CITING = "select distinct p.rowid from citations c join proposals p on p.id = c.proposal_id where c.statute_id in (select value from json_each(:ids))"
 EXPANDED_SQL = f"""
 with matched as ({_MATCHED}), citing as ({_CITING})
-select {_COLUMNS}, m.score as score,
+select {_COLUMNS}, {_FOLD_EDITS}, m.score as score,
   (select json_group_array(quote) from (select distinct c.quote from citations c
      where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)) limit 3)) as cited_as
 from proposals p left join matched m on m.rowid = p.rowid
@@ -60,6 +66,8 @@ EXPANDED_COUNT_SQL = f"""
 with matched as ({_MATCHED}), citing as ({_CITING})
 select count(*) from (select rowid from matched union select rowid from citing)
 """
+# The same for a database built before `snippet_offsets` existed (snippets then normalise per request).
+UNFOLDED_SQL = {sql: sql.replace(_FOLD_EDITS, "null as fold_edits") for sql in (RANKED_SQL, EXPANDED_SQL)}
 # Where a snippet may come from, in sheet order; labels are the sheet's headings.
 SNIPPET_FIELDS: list[tuple[str, str]] = [(k.value, k.column) for k in SECTION_ORDER] + [("意見", "opinions_text")]
 
@@ -114,9 +122,17 @@ class SearchPage:
 def hit_from_row(row: dict[str, Any], query: str) -> Hit:
     """One result: title and a snippet marked where the query matched, both from the original text."""
     fields = [(label, row.get(column)) for label, column in SNIPPET_FIELDS]
+    stored = row.get("fold_edits")
+    edits: dict[str, Any] | None = json.loads(stored) if stored is not None else None
+
+    def folded(column: str) -> Folded | None:
+        """The stored normalised form (None when the database has none: normalised on the spot)."""
+        text = row.get(column)
+        return None if edits is None or not text else Folded.stored(text, edits.get(column, []))
+
     return Hit(
         id=row["id"],
-        title=highlight(row["title"], query),
+        title=highlight(row["title"], query, folded("title")),
         year=row["year"],
         era=row["era"],
         number=row["number"],
@@ -125,7 +141,7 @@ def hit_from_row(row: dict[str, Any], query: str) -> Hit:
         stage=row["stage"],
         ministries=json.loads(row["ministries"] or "[]"),
         proponents=json.loads(row["proponents"] or "[]"),
-        snippet=best_snippet(fields, query),
+        snippet=best_snippet(fields, query, folded=[folded(column) for _, column in SNIPPET_FIELDS]),
         cited_as=json.loads(row.get("cited_as") or "[]"),
     )
 
@@ -141,12 +157,21 @@ async def ranked_search(db: Database, query: str, page: int = 1) -> SearchPage:
     if result.statutes:
         params["ids"] = json.dumps([s.id for s in result.statutes])
         result.total = (await db.execute(EXPANDED_COUNT_SQL, params)).first()[0]
-        rows = await db.execute(EXPANDED_SQL, params)
+        rows = await _hits(db, EXPANDED_SQL, params)
     else:
         result.total = (await db.execute(COUNT_SQL, params)).first()[0]
-        rows = await db.execute(RANKED_SQL, params)
+        rows = await _hits(db, RANKED_SQL, params)
     result.hits = [hit_from_row(dict(r), query) for r in rows]
     return result
+
+
+async def _hits(db: Database, sql: str, params: dict[str, Any]) -> Any:
+    try:
+        return await db.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if SNIPPET_OFFSETS_TABLE not in str(exc):
+            raise
+        return await db.execute(UNFOLDED_SQL[sql], params)
 
 
 async def named_statutes(db: Database, query: str) -> list[NamedStatute]:

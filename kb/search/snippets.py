@@ -3,6 +3,9 @@
 Matching happens on the normalised text (so ＬＧＷＡＮ matches lgwan, 髙 matches 高) and
 the offsets map back to the original, so a clerk reads the sheet's own wording — never
 the bigram text in the index. Output is (text, matched) parts; the template escapes them.
+
+Every function takes the text's normalised form as a `Folded` when the caller has it: the search
+page rebuilds it from what the build stored (`kb.search.foldmap`), without normalising per request.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kb.search.textnorm import normalize_with_offsets, query_terms
+from kb.search.foldmap import Folded
+from kb.search.textnorm import query_terms
 
 Part = tuple[str, bool]
 _SPACES = re.compile(r"\s+")
@@ -24,9 +28,10 @@ class Snippet:
     parts: list[Part]
 
 
-def match_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+def match_spans(text: str, terms: Sequence[str], folded: Folded | None = None) -> list[tuple[int, int]]:
     """Merged (start, end) spans of the original text whose normalised form equals a term."""
-    normalized, offsets = normalize_with_offsets(text)
+    folded = folded or Folded.of(text)
+    normalized, offsets = folded.text, folded.offsets
     spans: list[tuple[int, int]] = []
     for term in terms:
         start = normalized.find(term)
@@ -69,9 +74,9 @@ def mark(text: str, spans: Sequence[tuple[int, int]], lo: int = 0, hi: int | Non
     return parts
 
 
-def snippet(text: str, terms: Sequence[str], width: int = 100) -> list[Part] | None:
+def snippet(text: str, terms: Sequence[str], width: int = 100, folded: Folded | None = None) -> list[Part] | None:
     """About `width` characters around the first match, or None when nothing matches."""
-    spans = match_spans(text, terms)
+    spans = match_spans(text, terms, folded)
     if not spans:
         return None
     lo = max(0, spans[0][0] - width // 3)
@@ -84,25 +89,33 @@ def snippet(text: str, terms: Sequence[str], width: int = 100) -> list[Part] | N
     return parts
 
 
-def best_snippet(fields: Sequence[tuple[str, str | None]], query: str, width: int = 100) -> Snippet | None:
-    """Snippet from the field matching most of the query's terms (earliest field wins a tie)."""
+def best_snippet(
+    fields: Sequence[tuple[str, str | None]],
+    query: str,
+    width: int = 100,
+    folded: Sequence[Folded | None] | None = None,
+) -> Snippet | None:
+    """Snippet from the field matching most of the query's terms (earliest field wins a tie).
+
+    `folded[i]`, when given, is the normalised form of `fields[i]`'s text (None: normalise it here).
+    """
     terms = query_terms(query)
     best: tuple[int, Snippet] | None = None
-    for label, text in fields:
+    for i, (label, text) in enumerate(fields):
         if not text:
             continue
-        normalized = normalize_with_offsets(text)[0]
-        found = sum(1 for t in terms if t in normalized)
+        form = (folded[i] if folded else None) or Folded.of(text)
+        found = sum(1 for t in terms if t in form.text)
         if found and (best is None or found > best[0]):
-            parts = snippet(text, terms, width)
+            parts = snippet(text, terms, width, form)
             if parts:
                 best = (found, Snippet(label, parts))
     return best[1] if best else None
 
 
-def highlight(text: str, query: str) -> list[Part]:
+def highlight(text: str, query: str, folded: Folded | None = None) -> list[Part]:
     """The whole text with the query's matches marked (for titles)."""
-    return mark(text, match_spans(text, query_terms(query)))
+    return mark(text, match_spans(text, query_terms(query), folded))
 
 
 def plain_snippet(text: str | None, query: str, width: int = 100) -> str | None:

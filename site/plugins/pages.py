@@ -130,8 +130,10 @@ ARRAY_COLUMN_TABLES.update({"proponent_prefectures": "prefectures", "co_proponen
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette) -> Markup | None:
+    if column not in ARRAY_COLUMN_TABLES or table != "proposals" or database != DB_NAME:
+        return None  # decided before parsing: this hook sees every cell of every table
     names = json_list(value)
-    if database != DB_NAME or table != "proposals" or column not in ARRAY_COLUMN_TABLES or names is None:
+    if names is None:
         return None
     urls = SiteUrls(datasette)
     links = [

@@ -2,11 +2,15 @@
 
 The page reads like the official sheet (個票): the header fields, then every published
 section in the official order, the associations' opinions inside their section, and the
-documents the text was taken from (template: row-kb-proposals.html).
+documents the text was taken from (template: row-kb-proposals.html). Section and opinion
+Markdown that needs the parser comes as the HTML the build rendered (tables section_html,
+opinion_html); plain paragraphs and lists are written here without a parser (render_plain).
+Only a database built before those tables existed has the rest rendered per request.
 """
 
 # No `from __future__ import annotations` here: Datasette loads plugins outside sys.modules,
 # where dataclasses cannot resolve annotations written as strings.
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,16 +21,29 @@ from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Request
+from markupsafe import Markup
 
+from kb.core.markdown import render_plain
 from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, SectionKey
-from kb.db.schema import DB_NAME, ROLE_CO_PROPONENT, ROLE_PROPONENT
+from kb.db.schema import (
+    DB_NAME,
+    OPINION_HTML_TABLE,
+    ROLE_CO_PROPONENT,
+    ROLE_PROPONENT,
+    SECTION_HTML_TABLE,
+)
 
 SAFE_SCHEMES = frozenset({"http", "https"})
 PROPOSAL_SQL = """
 select p.*, c.label as category_label from proposals p left join categories c on c.id = p.category where p.id = :id
 """
-# No `from __future__ import annotations`: Datasette loads plugins outside sys.modules, where
-# dataclasses cannot resolve string annotations.
+SECTION_HTML_SQL = f"select section, html from {SECTION_HTML_TABLE} where proposal_id = :id"
+OPINIONS_SQL = f"""
+select o.association, o.text, h.html from opinions o
+left join {OPINION_HTML_TABLE} h on h.proposal_id = o.proposal_id and h.association = o.association
+where o.proposal_id = :id order by o.position
+"""
+OPINIONS_WITHOUT_HTML_SQL = "select association, text, null as html from opinions where proposal_id = :id order by position"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -41,6 +58,7 @@ def safe_url(url: str | None) -> str | None:
 class Section:
     key: SectionKey
     text: str  # Markdown as written; EMPTY_MARK when the sheet printed —
+    html: Markup | None = None  # stored or plain (None: neither, the template renders it)
 
     @property
     def heading(self) -> str:
@@ -62,9 +80,28 @@ class Sheet:
     sources: list[dict[str, Any]] = field(default_factory=list)
 
 
-def sections_of(row: dict[str, Any]) -> list[Section]:
+def sections_of(row: dict[str, Any], html: dict[str, str] | None = None) -> list[Section]:
     """Published sections in official order (NULL columns are not published yet and left out)."""
-    return [Section(key, row[key.column]) for key in SECTION_ORDER if row.get(key.column) is not None]
+    html = html or {}
+    return [
+        Section(key, row[key.column], _markup(html.get(key.column), row[key.column]))
+        for key in SECTION_ORDER
+        if row.get(key.column) is not None
+    ]
+
+
+def _markup(stored: str | None, text: str) -> Markup | None:
+    """The HTML kb.core.markdown makes of the text: as the build stored it, or written now when plain."""
+    html = stored if stored is not None else render_plain(text) if text != EMPTY_MARK else None
+    return None if html is None else Markup(html)
+
+
+async def _stored(db: Database, sql: str, fallback_sql: str | None, proposal_id: str) -> list[dict[str, Any]]:
+    """Rows of a query on the rendered tables; a database built before they existed answers `fallback_sql`."""
+    try:
+        return [dict(r) for r in await db.execute(sql, {"id": proposal_id})]
+    except sqlite3.OperationalError:
+        return [] if fallback_sql is None else [dict(r) for r in await db.execute(fallback_sql, {"id": proposal_id})]
 
 
 async def load_sheet(db: Database, proposal_id: str) -> Sheet | None:
@@ -72,7 +109,8 @@ async def load_sheet(db: Database, proposal_id: str) -> Sheet | None:
     if not rows:
         return None
     row = dict(rows[0])
-    sheet = Sheet(proposal=row, sections=sections_of(row))
+    html = {r["section"]: r["html"] for r in await _stored(db, SECTION_HTML_SQL, None, proposal_id)}
+    sheet = Sheet(proposal=row, sections=sections_of(row, html))
     links = await db.execute(
         "select local_government_id, role from proposal_local_governments where proposal_id = :id order by role, position",
         {"id": proposal_id},
@@ -85,10 +123,8 @@ async def load_sheet(db: Database, proposal_id: str) -> Sheet | None:
         "select ministry_id from proposal_ministries where proposal_id = :id order by position", {"id": proposal_id}
     )
     sheet.ministries = [m["ministry_id"] for m in ministries]
-    opinions = await db.execute(
-        "select association, text from opinions where proposal_id = :id order by position", {"id": proposal_id}
-    )
-    sheet.opinions = [dict(o) for o in opinions]
+    opinions = await _stored(db, OPINIONS_SQL, OPINIONS_WITHOUT_HTML_SQL, proposal_id)
+    sheet.opinions = [{**o, "html": _markup(o["html"], o["text"])} for o in opinions]
     sources = await db.execute(
         "select stage, ministry, title, url from sources where proposal_id = :id order by position", {"id": proposal_id}
     )

@@ -9,24 +9,37 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.app import Datasette
+from datasette.database import Database
 from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request
 from markupsafe import Markup, escape
 
 from kb.db.schema import DB_NAME, json_list
 
+# A statute's page lists the newest STATUTE_PAGE_LIMIT citing proposals (a law cited by thousands made a
+# page of megabytes); the whole set is one click away in the proposals list, with its facets.
+STATUTE_PAGE_LIMIT = 100
+# Which proposals: a rarely cited statute's few ids come from the citations index and are sorted; a much
+# cited one walks proposals newest first and stops at the limit (sorting thousands of ids costs more).
+MUCH_CITED = 1000
+_RARE_PICK = "select proposal_id as id from citations where statute_id = :pk group by proposal_id order by proposal_id desc limit :limit"
+_MUCH_PICK = """select p.id from proposals p
+  where exists (select 1 from citations c where c.statute_id = :pk and c.proposal_id = p.id)
+  order by p.id desc limit :limit"""
 STATUTE_PROPOSALS_SQL = """
+with picked as ({pick})
 select p.id, p.title, p.era, p.year, p.number, coalesce(p.outcome, '（未分類）') as outcome,
   count(*) as citations,
   json_group_array(json_object('pinpoint', c.pinpoint, 'url', c.url, 'section', c.section_label)) as places
-from citations c join proposals p on p.id = c.proposal_id
-where c.statute_id = :pk
+from picked join proposals p on p.id = picked.id join citations c on c.proposal_id = p.id and c.statute_id = :pk
 group by p.id
 order by p.year desc, coalesce((select position from outcomes o where o.id = p.outcome), 99), p.number
 """
+STATUTE_PROPOSAL_COUNT_SQL = "select count(distinct proposal_id) from citations where statute_id = :pk"
 STATUTE_ARTICLES_SQL = """
 select article, min(pinpoint) as example, count(*) as citations, count(distinct proposal_id) as proposals
 from citations where statute_id = :pk and article is not null and supplementary = 0
@@ -84,11 +97,14 @@ def extra_template_vars(view_name: str, database: str | None, table: str | None,
         statute = (await db.execute("select * from statutes where id = :pk", {"pk": pk})).first()
         if statute is None:
             return {}
-        proposals = [dict(r) for r in await db.execute(STATUTE_PROPOSALS_SQL, {"pk": pk})]
+        count = (await db.execute(STATUTE_PROPOSAL_COUNT_SQL, {"pk": pk})).first()[0]
+        sql = STATUTE_PROPOSALS_SQL.format(pick=_MUCH_PICK if count > MUCH_CITED else _RARE_PICK)
+        proposals = [dict(r) for r in await db.execute(sql, {"pk": pk, "limit": STATUTE_PAGE_LIMIT})]
         return {
             "kb_statute": {**dict(statute), "aliases": json.loads(statute["aliases"] or "[]")},
             "kb_statute_years": group_by_year(proposals),
-            "kb_statute_proposal_count": len(proposals),
+            "kb_statute_proposal_count": count,
+            "kb_statute_shown": len(proposals),
             "kb_statute_articles": [dict(r) for r in await db.execute(STATUTE_ARTICLES_SQL, {"pk": pk})],
             "kb_statute_family": [dict(r) for r in await db.execute(STATUTE_FAMILY_SQL, {"pk": pk})],
         }
@@ -96,16 +112,31 @@ def extra_template_vars(view_name: str, database: str | None, table: str | None,
     return inner
 
 
+# Statute name → id, read once per immutable database (the site's): it cannot change while served.
+_STATUTE_IDS: WeakKeyDictionary[Database, dict[str, str]] = WeakKeyDictionary()
+
+
+async def statute_ids(db: Database) -> dict[str, str]:
+    """Every statute's id by its short name; one query per database instead of one per table cell."""
+    ids = _STATUTE_IDS.get(db)
+    if ids is None:
+        ids = {r["name"]: r["id"] for r in await db.execute("select id, name from statutes")}
+        if not db.is_mutable:  # a mutable database (tests, `datasette` by hand) may change: read it each time
+            _STATUTE_IDS[db] = ids
+    return ids
+
+
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None, datasette: Datasette):
-    """proposals.statutes (JSON array of names) as links to the statute pages."""
+    """proposals.statutes (JSON array of names) as links to the statute pages; every other cell untouched, unparsed."""
+    if column != "statutes" or table != "proposals" or database != DB_NAME:
+        return None
     names = json_list(value)
-    if database != DB_NAME or table != "proposals" or column != "statutes" or names is None:
+    if names is None:
         return None
 
     async def inner() -> Markup:
-        db = datasette.get_database(DB_NAME)
-        ids = {r["name"]: r["id"] for r in await db.execute("select id, name from statutes")}
+        ids = await statute_ids(datasette.get_database(DB_NAME))
         links = [
             f'<a href="{escape(datasette.urls.row(DB_NAME, "statutes", tilde_encode(ids[n])))}">{escape(n)}</a>' if n in ids else str(escape(n))
             for n in names

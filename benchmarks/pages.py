@@ -1,0 +1,162 @@
+"""Page speed against this machine's floors, side by side in one run (issue #16's "must show").
+
+1. One client, server warm, page cache off, every request a distinct URL where the page allows
+   (200 search queries, 200 proposals; the unfiltered table has one URL): p50/p95 of `/search`,
+   the proposals table with all its facets, a proposal page and a statute page, each divided by the
+   p95 of `/-/versions.json` measured in the same run, the requests interleaved so that noise from
+   other processes falls on all of them alike.
+2. 16 clients (closed loop, benchmarks/http_load.py's generator) on a mix of those pages, page cache
+   off, against the same generator on a bare ASGI app (benchmarks/servers.py): p95 ÷ the bare p95.
+3. The same 16 clients on repeat views (the mix's first 40 URLs over and over) with the page cache on.
+
+    python benchmarks/pages.py /tmp/kb-bench/kb-5000.db --out /tmp/pages-5000.json
+
+Prints the tables in Markdown; --out keeps the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import socket
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from http_load import load, percentile  # noqa: E402
+from servers import HOST, served  # noqa: E402
+
+SEED = 16
+# Words of the synthetic corpus (benchmarks/corpus.py TOPICS): one to four characters, rare to everywhere.
+WORDS = ["児童", "農地", "保育", "番号", "介護", "道路", "河川", "消防", "医療", "税務", "戸籍", "住民票", "学校", "図書館",
+         "公営住宅", "水道", "下水道", "廃棄物", "鳥獣", "森林", "漁港", "観光", "交通", "選挙", "補助金", "障害者", "生活保護",
+         "国民健康保険", "地方税", "都市計画", "建築確認", "税", "法", "個人情報", "情報連携", "事務"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def distinct_urls(db: Path, count: int = 200, seed: int = SEED) -> dict[str, list[str]]:
+    """Kind of page → `count` URLs, distinct where the page has that many."""
+    rng = random.Random(seed)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    ids = [r[0] for r in conn.execute("select id from proposals order by random() limit ?", (count,))]
+    statutes = [r[0] for r in conn.execute(
+        "select statute_id from citations where statute_id is not null group by statute_id order by count(*) desc limit ?", (count,)
+    )]
+    conn.close()
+    pairs = [f"{a} {b}" for a, b in itertools.permutations(WORDS, 2)]
+    queries = WORDS + rng.sample(pairs, count)
+    rng.shuffle(queries)
+    return {
+        "search": [f"/search?q={quote(q)}" for q in queries[:count]],
+        "table, all facets": ["/kb/proposals"],
+        "proposal page": [f"/kb/proposals/{quote(i)}" for i in ids],
+        "statute page": [f"/kb/statutes/{quote(s, safe='')}" for s in statutes] or ["/kb/statutes"],
+    }
+
+
+def one_client(base: str, urls: dict[str, list[str]], rounds: int) -> dict[str, dict[str, float]]:
+    """Each kind's URLs and /-/versions.json in turn, `rounds` times; latencies per kind."""
+    kinds = {"versions": ["/-/versions.json"], **urls}
+    ms: dict[str, list[float]] = {k: [] for k in kinds}
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for kind, paths in kinds.items():  # warm: templates compiled, SQLite pages read
+            for path in paths[:3]:
+                client.get(path)
+        for n in range(rounds):
+            for kind, paths in kinds.items():
+                path = paths[n % len(paths)]
+                start = time.perf_counter()
+                response = client.get(path)
+                ms[kind].append((time.perf_counter() - start) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"{path}: HTTP {response.status_code}")
+    out = {}
+    for kind, samples in ms.items():
+        s = sorted(samples)
+        out[kind] = {"requests": len(s), "p50_ms": percentile(s, 50), "p95_ms": percentile(s, 95)}
+    floor = out["versions"]["p95_ms"]
+    for kind in out:
+        out[kind]["ratio_p95"] = out[kind]["p95_ms"] / floor
+    return out
+
+
+def mixed(urls: dict[str, list[str]]) -> list[str]:
+    """search, table, proposal page, statute page in turn (the mix for many clients)."""
+    lists = [urls["search"], urls["table, all facets"] * 200, urls["proposal page"], urls["statute page"]]
+    return [u for group in zip(*lists) for u in group]
+
+
+def many_clients(db: Path, urls: dict[str, list[str]], clients: int, requests: int, seconds: float) -> dict[str, object]:
+    mix = mixed(urls)
+    with served("bare", free_port()) as base:
+        bare = load(base, ["/"], clients, requests * 4, seconds)
+    with served("site", free_port(), db, page_cache=False) as base:
+        site = load(base, mix, clients, requests, seconds)
+    with served("site", free_port(), db, page_cache=True) as base:
+        repeat_urls = mix[:40]
+        load(base, repeat_urls, 1, len(repeat_urls), seconds)  # fill the cache
+        cached = load(base, repeat_urls, clients, requests * 4, seconds)
+    return {
+        "clients": clients,
+        "bare ASGI app": bare.__dict__,
+        "site, mix, page cache off": {**site.__dict__, "ratio_p95": site.p95_ms / bare.p95_ms},
+        "site, repeat views, page cache on": {**cached.__dict__, "ratio_p95": cached.p95_ms / bare.p95_ms},
+    }
+
+
+def markdown(result: dict[str, object]) -> str:
+    lines = [f"{result['proposals']:,} proposals, one client, page cache off ({result['rounds']} rounds):", "",
+             "| page | requests | p50 ms | p95 ms | p95 ÷ versions p95 |", "| --- | ---: | ---: | ---: | ---: |"]
+    for kind, r in result["one client"].items():  # type: ignore[attr-defined]
+        lines.append(f"| {kind} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['ratio_p95']:.2f} × |")
+    if "many clients" in result:
+        m = result["many clients"]
+        lines += ["", f"{m['clients']} clients (closed loop):", "", "| server | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | p95 ÷ bare p95 |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name in ("bare ASGI app", "site, mix, page cache off", "site, repeat views, page cache on"):
+            r = m[name]
+            ratio = f"{r['ratio_p95']:.2f} ×" if "ratio_p95" in r else "1"
+            lines.append(f"| {name} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['per_second']:.1f} | {r['errors']} | {ratio} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=800, help="most requests per many-client run")
+    parser.add_argument("--seconds", type=float, default=30, help="most seconds per many-client run")
+    parser.add_argument("--no-many", action="store_true", help="only the one-client table")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    proposals = conn.execute("select count(*) from proposals").fetchone()[0]
+    conn.close()
+    urls = distinct_urls(args.db)
+    result: dict[str, object] = {"proposals": proposals, "rounds": args.rounds, "measured": time.strftime("%Y-%m-%d %H:%M")}
+    with served("site", free_port(), args.db, page_cache=False) as base:
+        result["one client"] = one_client(base, urls, args.rounds)
+    if not args.no_many:
+        result["many clients"] = many_clients(args.db, urls, args.clients, args.requests, args.seconds)
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The two servers the page benchmarks compare, on the same HTTP stack (uvicorn, as `kb serve` runs it).
+
+- `site`: the knowledge base as `kb serve` serves it (`kb.serve.make_datasette`), with the page cache
+  on or off, without the build step (the database is given, already built).
+- `bare`: the smallest ASGI app — it answers every request with the same 1,600 bytes of JSON (the size
+  of `/-/versions.json`). What this machine and the load generator cost by themselves: the floor
+  the issue's "within 2 × a bare ASGI app" is measured against.
+
+    python benchmarks/servers.py site --db /tmp/kb-bench/kb-5000.db --port 8123 --page-cache off
+    python benchmarks/servers.py bare --port 8124
+
+`served(...)` runs one in a child process and yields its base URL once it answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+HOST = "127.0.0.1"
+BODY = json.dumps({"python": {"version": "3.11", "full": "x" * 1500}}).encode()
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Every HTTP request: 200 with BODY. Lifespan events are acknowledged."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def run(kind: str, port: int, db: Path | None, page_cache: bool) -> None:
+    import uvicorn
+
+    from kb.serve import NoDelayH11Protocol, make_datasette
+
+    app = bare_app if kind == "bare" else make_datasette(str(db), page_cache=page_cache).app()
+    uvicorn.run(app, host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning")  # type: ignore[arg-type]
+
+
+@contextmanager
+def served(kind: str, port: int, db: Path | None = None, page_cache: bool = False) -> Iterator[str]:
+    args = [sys.executable, str(HERE / "servers.py"), kind, "--port", str(port), "--page-cache", "on" if page_cache else "off"]
+    if db is not None:
+        args += ["--db", str(db)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{kind} server stopped ({proc.returncode}): {proc.stderr.read()[-2000:] if proc.stderr else ''}")
+            try:
+                if httpx.get(base + "/-/versions.json", timeout=30).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{kind} server did not answer within 120 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["site", "bare"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--page-cache", choices=["on", "off"], default="off")
+    args = parser.parse_args()
+    if args.kind == "site" and args.db is None:
+        parser.error("site needs --db")
+    run(args.kind, args.port, args.db, args.page_cache == "on")
+
+
+if __name__ == "__main__":
+    main()
