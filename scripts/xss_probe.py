@@ -56,8 +56,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-import markdown
 from datasette.utils import tilde_encode
+from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -843,6 +843,10 @@ class ControlSite(ThreadingHTTPServer):
         return f"http://{HOST}:{self.server_address[1]}/"
 
 
+# The positive control renders Markdown with raw HTML passed through, as an unsafe site would.
+UNSAFE_MARKDOWN = MarkdownIt("commonmark", {"html": True})
+
+
 class _ControlHandler(BaseHTTPRequestHandler):
     server: ControlSite
 
@@ -853,7 +857,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
         elif m and int(m.group(2)) in self.server.payloads:
             p = self.server.payloads[int(m.group(2))]
             text = p.render(f"c{p.id:02d}-{m.group(1)}")
-            body = markdown.markdown(text) if m.group(1) == "md" else f"<p>{text}</p>"
+            body = UNSAFE_MARKDOWN.render(text) if m.group(1) == "md" else f"<p>{text}</p>"
         else:
             self.send_error(404)
             return

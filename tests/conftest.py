@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from kb.db.sqlite_heap import set_heap_limit
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -11,6 +15,18 @@ REPO = Path(__file__).parent.parent
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sqlite_heap_per_module() -> Iterator[None]:
+    """Each test module starts without the site's SQLite heap cap and without the last module's connections.
+
+    The served site caps SQLite's heap for the whole process (site/plugins/hardening.py); in one pytest
+    process the cap and the connections one module's sites leave behind would fall on the next module.
+    """
+    yield
+    gc.collect()
+    set_heap_limit(0)
 
 
 @pytest.fixture(autouse=True, scope="session")

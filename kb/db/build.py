@@ -15,11 +15,7 @@ every feature's.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from kb.core import tempfiles
@@ -28,47 +24,9 @@ from kb.db.incremental import MANY_CHANGES, decide, incremental_build
 from kb.db.parallel import using_jobs
 from kb.db.result import BuildResult, Clock, Run
 from kb.db.schema import BuildStep
+from kb.db.sqlite_heap import heap_uncapped
 from kb.files.check import Check, duplicate_ids
 from kb.files.disk import list_proposal_files
-
-
-def _hard_heap_limit_setter() -> Callable[[int], int] | None:
-    """sqlite3_hard_heap_limit64 of the SQLite library Python's sqlite3 uses, or None when it cannot be had.
-
-    `PRAGMA hard_heap_limit` can only lower the cap, so lifting it takes the C function itself; it is
-    used only when it reads the same cap as the PRAGMA (the very library sqlite3 is linked to).
-    """
-    name = ctypes.util.find_library("sqlite3")
-    if name is None:
-        return None
-    try:
-        setter = ctypes.CDLL(name).sqlite3_hard_heap_limit64
-    except (OSError, AttributeError):
-        return None
-    setter.argtypes, setter.restype = [ctypes.c_int64], ctypes.c_int64
-    with closing(sqlite3.connect(":memory:")) as conn:
-        pragma = conn.execute("PRAGMA hard_heap_limit").fetchone()[0]
-    return setter if setter(-1) == pragma else None
-
-
-@contextmanager
-def heap_uncapped() -> Iterator[None]:
-    """SQLite's heap without the served site's cap while the build runs, then the cap as it was.
-
-    The cap (`PRAGMA hard_heap_limit`, site/plugins/hardening.py) holds for the whole process: once a
-    site served from this process had set it, a build here (tests, a notebook) ran out of heap in its
-    own SQLite work. The build is our code on our files, not a visitor's query.
-    """
-    with closing(sqlite3.connect(":memory:")) as conn:
-        cap = int(conn.execute("PRAGMA hard_heap_limit").fetchone()[0])
-    setter = _hard_heap_limit_setter() if cap else None
-    if setter is not None:
-        setter(0)
-    try:
-        yield
-    finally:
-        if setter is not None:
-            setter(cap)
 
 
 def build(

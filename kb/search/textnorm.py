@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
-from itertools import groupby
+from itertools import chain, repeat
 
 # Old / variant character forms that NFKC leaves alone but people type either way.
 VARIANT_FOLDS: dict[str, str] = {
@@ -64,22 +65,85 @@ def _clusters(text: str) -> tuple[list[int], list[str]]:
 
 
 def _long_vowels(text: str) -> str:
+    if "-" not in text:
+        return text
     return _KATAKANA_DASH.sub(lambda m: LONG_VOWEL * len(m.group()), text)
 
 
-def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
-    """Normalised text and, for each of its characters, the offset of the original character it came from."""
+class _FoldTable(dict[int, str]):
+    """Code point → `_fold` of that one character, filled on first sight (for `str.translate`)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold(chr(code))
+        return folded
+
+
+_FOLDS = _FoldTable()
+
+
+def _char_class(ranges: Iterable[tuple[int, int]]) -> str:
+    """A regex character class body for these inclusive code point ranges."""
+    return "".join(re.escape(chr(lo)) + (f"-{re.escape(chr(hi))}" if hi > lo else "") for lo, hi in ranges)
+
+
+def _without(ranges: Iterable[tuple[int, int]], codes: Iterable[int]) -> list[tuple[int, int]]:
+    """The ranges with these code points cut out."""
+    out = list(ranges)
+    for code in set(codes):
+        cut = [[(lo, code - 1), (code + 1, hi)] if lo <= code <= hi else [(lo, hi)] for lo, hi in out]
+        out = [(lo, hi) for pieces in cut for lo, hi in pieces if lo <= hi]
+    return sorted(out)
+
+
+# Characters of the blocks Japanese text is written in that are their own fold (NFKC, lower case,
+# no variant or dash fold): ASCII but A-Z, CJK punctuation, kana, the unified ideographs — less the
+# VARIANT_FOLDS keys. tests/test_textnorm_fast.py checks every one against `_fold`.
+OWN_FOLD_RANGES = (
+    (0x00, 0x40), (0x5B, 0x7F), (0x3001, 0x301B), (0x301D, 0x3035), (0x3037, 0x3037), (0x303B, 0x3098),
+    (0x309D, 0x309E), (0x30A0, 0x30F4), (0x30F7, 0x30FE), (0x4E00, 0x9FFF),
+)  # fmt: skip
+# Stretches of anything else: folded by `str.translate`, one Python call per stretch. A text without
+# marks is thus folded in C but for its full-width letters, digits and brackets.
+_CHANGING = re.compile(f"[^{_char_class(_without(OWN_FOLD_RANGES, map(ord, VARIANT_FOLDS)))}]+")
+
+
+def _fold_stretch(m: re.Match[str]) -> str:
+    return m.group().translate(_FOLDS)
+
+
+def _fold_chars(text: str) -> str:
+    """`_fold` of every character (a text without marks: one cluster per character)."""
+    return _CHANGING.sub(_fold_stretch, text)
+
+
+def normalize_mapped(text: str) -> tuple[str, list[int] | None]:
+    """Normalised text and, for each of its characters, the offset of the original character it came from;
+    None instead of the offsets when each comes from the character at the same place (the usual case)."""
+    if not _HAS_MARK.search(text):  # one cluster per character
+        joined = _fold_chars(text)
+        if len(joined) == len(text):  # every character folded to one (no fold is empty)
+            return _long_vowels(joined), None
+        lengths = map(len, map(_FOLDS.__getitem__, map(ord, text)))
+        return _long_vowels(joined), list(chain.from_iterable(map(repeat, range(len(text)), lengths)))
     starts, clusters = _clusters(text)
     folded = list(map(_fold, clusters))
     joined = "".join(folded)
-    if len(joined) == len(folded):  # every cluster folded to one character (no fold is empty): the usual case
+    if len(joined) == len(folded):
         return _long_vowels(joined), starts
     offsets = [start for start, piece in zip(starts, folded) for _ in piece]
     return _long_vowels(joined), offsets
 
 
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Normalised text and, for each of its characters, the offset of the original character it came from."""
+    normalized, offsets = normalize_mapped(text)
+    return normalized, list(range(len(normalized))) if offsets is None else offsets
+
+
 def normalize(text: str) -> str:
     """NFKC + lower case + variant folds (ヶ→ケ, 髙→高, dashes) — the key both index and query use."""
+    if not _HAS_MARK.search(text):
+        return _long_vowels(_fold_chars(text))
     return _long_vowels("".join(map(_fold, _clusters(text)[1])))
 
 
@@ -95,9 +159,42 @@ def _is_token_char(ch: str) -> bool:
     return cat[0] in "LN" or cat == "Co"
 
 
+class _SeparatorTable(dict[int, int]):
+    """Code point → itself for a token character, else a space; filled on first sight (for `str.translate`)."""
+
+    def __missing__(self, code: int) -> int:
+        kept = self[code] = code if _is_token_char(chr(code)) else _SPACE
+        return kept
+
+
+_SPACE = ord(" ")
+_SEPARATORS = _SeparatorTable()
+
+
+# Token characters (L*, N*, Co) and separators of ASCII, CJK punctuation, kana and the unified
+# ideographs (tests/test_textnorm_fast.py checks every one against `_is_token_char`).
+TOKEN_RANGES = (
+    (0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035),
+    (0x3038, 0x303C), (0x3041, 0x3096), (0x309D, 0x309F), (0x30A1, 0x30FA), (0x30FC, 0x30FF), (0x4E00, 0x9FFF),
+)  # fmt: skip
+SEPARATOR_RANGES = (
+    (0x00, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7F), (0x3000, 0x3004), (0x3008, 0x3020), (0x302A, 0x3030),
+    (0x3036, 0x3037), (0x303D, 0x303F), (0x30A0, 0x30A0), (0x30FB, 0x30FB),
+)  # fmt: skip
+_TOKEN_RUN = re.compile(f"[{_char_class(TOKEN_RANGES)}]+")
+_UNSORTED = re.compile(f"[^{_char_class(TOKEN_RANGES)}{_char_class(SEPARATOR_RANGES)}]")
+
+
 def runs(normalized: str) -> list[str]:
-    """Maximal stretches of token characters; punctuation and spaces separate them."""
-    return ["".join(group) for is_token, group in groupby(normalized, _is_token_char) if is_token]
+    """Maximal stretches of token characters; punctuation and spaces separate them.
+
+    A text of the characters above only (nearly every text) is split by one regex; any other by
+    mapping every non-token character to a space and splitting there (no token character is
+    white space: tests/test_textnorm_fast.py checks every code point).
+    """
+    if _UNSORTED.search(normalized) is None:
+        return _TOKEN_RUN.findall(normalized)
+    return normalized.translate(_SEPARATORS).split()
 
 
 def bigrams(run: str) -> list[str]:
@@ -113,7 +210,7 @@ def index_text(text: str | None) -> str:
     """Space-separated bigram tokens of a text, ready to store in the FTS5 shadow table."""
     if not text:
         return ""
-    return " ".join(token for run in runs(normalize(text)) for token in bigrams(run))
+    return " ".join([run[i : i + 2] for run in runs(normalize(text)) for i in range(len(run))])  # bigrams(run), inlined
 
 
 # An empty phrase: valid FTS5 that matches nothing (a query of punctuation only).

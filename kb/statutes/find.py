@@ -109,8 +109,14 @@ _BACK_FIRST = "同前次本当現"
 _OTHER_START = re.compile(  # each branch starts with its characters, so the scan is quick; a modifier's start is its end
     rf"[{_BACK_FIRST}](?<![{NAME_CHARS}].)|「|(?P<mod>改正|現行|前記|上記|[旧新])(?=[{NAME_CHARS}])|明治|大正|昭和|平成|令和"
 )
-_WORD_START = re.compile(rf"(?<![{NAME_CHARS}])[{NAME_CHARS}]")
+_WORD_START = re.compile(rf"[{NAME_CHARS}](?<![{NAME_CHARS}].)")  # the set first: the engine skips to it in C
 _CLAUSE_END = re.compile(r"[。、\n()「」]")
+# What a generic name is made of, from its first character to the end of the word it ends with:
+# name characters, ・, the connectors' letters (に関する, における, ための…, において) and the end words'
+# (について). A stretch of anything else (が, を, は, て…) is a border no generic name crosses, so a
+# name ending at a word starts after the last such border before it (`_Clauses.word_starts`).
+_CHAIN_CHARS = "".join(sorted({*"・において", *"".join(CONNECTORS), *"".join(w.pattern for w in _END_WORDS.values())} - {"|"}))
+_CHAIN = re.compile(rf"[{NAME_CHARS}{re.escape(_CHAIN_CHARS)}]+")
 
 
 class _Clauses:
@@ -127,6 +133,7 @@ class _Clauses:
         self.kinds = {kind: [m.start() for m in word.finditer(text)] for kind, word in _END_WORDS.items()}
         self.ends = sorted({*self.kinds["law"], *self.kinds["other"], *self.kinds["notice"], *self.kinds["titled"]})
         self.bounds = [m.start() for m in _CLAUSE_END.finditer(text)] if self.ends else []
+        self.chains = [m.start() for m in _CHAIN.finditer(text)] if self.ends else []
 
     def reach(self, i: int) -> int:
         """How far a generic name starting at i may end with one of these words: the end of i's clause,
@@ -144,12 +151,14 @@ class _Clauses:
         return k < len(where) and where[k] < hi
 
     def word_starts(self, text: str) -> list[int]:
-        """Word starts with such a word ahead in their clause, as `reach` says: where a generic name may begin."""
+        """Word starts with such a word ahead in their clause, as `reach` says, and no border of a name (`_CHAIN`)
+        between: where a generic name may begin."""
         out: list[int] = []
         ranges: list[tuple[int, int]] = []
         for e in self.ends:
             b = bisect.bisect_left(self.bounds, e)
-            lo = max(self.bounds[b - 1] + 1 if b else 0, e - GENERIC_NAME_MAX + 1)
+            c = bisect.bisect_right(self.chains, e) - 1  # the chain holding e (end words are chain characters)
+            lo = max(self.bounds[b - 1] + 1 if b else 0, e - GENERIC_NAME_MAX + 1, self.chains[c])
             if ranges and lo <= ranges[-1][1]:  # same clause, overlapping: one range
                 ranges[-1] = (ranges[-1][0], e)
             else:

@@ -9,6 +9,7 @@ to every proposal that touches it. Positions are offsets in the section text as 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -144,7 +145,8 @@ def _statute_table_rows(registry: Registry) -> tuple[list[str], list[tuple[Any, 
 
 
 def _insert_rows(db: sqlite_utils.Database, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    """Plain executemany: 9,000 rows of a known shape, without sqlite-utils' per-row type checks."""
+    """Plain executemany: rows of a known shape (every value str, int or None), without sqlite-utils'
+    per-row type checks (250,000 citations: 6 × faster)."""
     marks = ", ".join("?" for _ in columns)
     with db.conn:
         db.conn.executemany(f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({marks})", rows)
@@ -161,6 +163,29 @@ def count_citations(db: sqlite_utils.Database) -> None:
         )
 
 
+# Columns of `citations`, in the order of `citation_rows`' dicts and `_citation_tuples`.
+CITATION_COLUMNS: tuple[str, ...] = (
+    "id", "proposal_id", "position", "section", "section_label", "association", "statute_id", "title", "kind",
+    "form", "pinpoint", "supplementary", "appendix_table", "article", "paragraph", "item", "part", "law_number",
+    "url", "quote", "quote_start", "quote_end", "unresolved",
+)  # fmt: skip
+
+_AS_TUPLE = operator.itemgetter(*CITATION_COLUMNS)
+ProposalCitations = tuple[list[tuple[Any, ...]], str, str]  # citation rows, proposals.statutes, proposals.statute_kinds
+
+
+def proposal_citations(proposal: Proposal, registry: Registry) -> ProposalCitations:
+    """What the step writes for one proposal, made where it is extracted (a worker): citation rows as
+    tuples and the two JSON columns of `proposals` — plain values, quick to send back and insert."""
+    found = extract_proposal(proposal, registry)
+    rows = list(map(_AS_TUPLE, citation_rows(proposal, found)))
+    return (
+        rows,
+        json.dumps(display_names(found, registry), ensure_ascii=False),
+        json.dumps(cited_kinds(found), ensure_ascii=False),
+    )
+
+
 def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], registry: Registry | None = None) -> None:
     """The build step: extract the proposals' citations (on every core) and write them.
 
@@ -169,7 +194,7 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
     """
     registry = registry or load_registry()
     registry.known_names()  # built once here, inherited by the forked workers
-    per_proposal = list(zip(proposals, map_items(partial(extract_proposal, registry=registry), proposals)))
+    per_proposal = map_items(partial(proposal_citations, registry=registry), proposals)
     if not db.table("statutes").exists():
         _create_statutes(db, registry)
     db.table("citations").create(
@@ -185,17 +210,14 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
         foreign_keys=[("proposal_id", "proposals", "id"), ("statute_id", "statutes", "id")],
         if_not_exists=True,
     )  # fmt: skip
-    db.table("citations").insert_all(r for p, found in per_proposal for r in citation_rows(p, found))
+    _insert_rows(db, "citations", list(CITATION_COLUMNS), (row for rows, _, _ in per_proposal for row in rows))
     for column in (STATUTE_COLUMN, KINDS_COLUMN):
         if column not in db.table("proposals").columns_dict:
             db.table("proposals").add_column(column, str)
     with db.conn:
         db.conn.executemany(
             f"UPDATE proposals SET {STATUTE_COLUMN} = ?, {KINDS_COLUMN} = ? WHERE id = ?",
-            [
-                (json.dumps(display_names(found, registry), ensure_ascii=False), json.dumps(cited_kinds(found), ensure_ascii=False), p.id)
-                for p, found in per_proposal
-            ],
+            [(names, kinds, p.id) for p, (_, names, kinds) in zip(proposals, per_proposal)],
         )
     db.table("citations").create_index(["statute_id", "article"], if_not_exists=True)
     db.table("citations").create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone

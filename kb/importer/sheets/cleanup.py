@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from kb.core.vocab import is_empty_mark
+from kb.core.vocab import EMPTY_MARKS, is_empty_mark
 
 SPACES = " \t\u3000"
 BULLETS = "○〇◯●・"
@@ -71,30 +71,83 @@ def _lines(text: str) -> list[str]:
     ]
 
 
-def _join(left: str, right: str) -> str:
-    sep = " " if _ASCII_WORD_END.search(left) and _ASCII_WORD_START.search(right) else ""
-    return left + sep + right
+_CLOSERS = "」』）)】"
+_LONGEST_MARK = max(len(m) for m in EMPTY_MARKS)
+
+
+class _Paragraph:
+    """A paragraph being joined line by line, in time linear in its length.
+
+    What the next line depends on (does the paragraph end a sentence, is it an empty mark, does it end
+    in an ASCII word) is kept up to date as lines are added, instead of being searched for in the
+    whole paragraph at each line: a paragraph of thousands of short lines was quadratic.
+    """
+
+    def __init__(self, line: str):
+        self.pieces = [line]
+        self.ends_sentence = False
+        # The paragraph stripped of whitespace, kept while it is short enough to be a mark (None once
+        # longer: text is only added at the end, so it never gets shorter), and the whitespace after it
+        # (None once longer than a mark: adding text after it would make the core too long).
+        self.core: str | None = ""
+        self.trail: str | None = ""
+        self._add(line)
+
+    def _add(self, piece: str) -> None:
+        body = piece.rstrip(_CLOSERS)
+        if body:  # closing brackets alone keep the ending the paragraph had
+            self.ends_sentence = bool(_SENTENCE_END.search(piece[len(body) - 1 :]))
+        if self.core is None:
+            return
+        content = piece.strip()
+        after = piece[len(piece.rstrip()) :]
+        if not content:
+            if self.core:
+                self.trail = None if self.trail is None else self.trail + piece
+        elif not self.core:
+            self.core, self.trail = content, after
+        elif self.trail is None:
+            self.core = None
+        else:
+            self.core, self.trail = self.core + self.trail + piece.rstrip(), after
+        if self.core is not None and len(self.core) > _LONGEST_MARK:
+            self.core = None
+        if self.trail is not None and len(self.trail) > _LONGEST_MARK:
+            self.trail = None
+
+    def is_empty_mark(self) -> bool:
+        return self.core is not None and is_empty_mark(self.core)
+
+    def join(self, line: str) -> None:
+        if _ASCII_WORD_END.search(self.pieces[-1][-1:]) and _ASCII_WORD_START.search(line):
+            self.pieces.append(" ")
+            self._add(" ")
+        self.pieces.append(line)
+        self._add(line)
+
+    def text(self) -> str:
+        return "".join(self.pieces)
 
 
 def blocks(text: str, *, keep_lines: bool = False) -> list[str]:
     """Paragraphs and list items, each on one line; `keep_lines` makes every line its own block."""
     out: list[str] = []
-    current: str | None = None
+    current: _Paragraph | None = None
     for line in _lines(text):
         if not line:
             if current is not None:
-                out.append(current)
+                out.append(current.text())
             current = None
             continue
         starts_item = line[0] in BULLETS
-        if current is None or starts_item or keep_lines or _SENTENCE_END.search(current) or is_empty_mark(current):
+        if current is None or starts_item or keep_lines or current.ends_sentence or current.is_empty_mark():
             if current is not None:
-                out.append(current)
-            current = line
+                out.append(current.text())
+            current = _Paragraph(line)
         else:
-            current = _join(current, line)
+            current.join(line)
     if current is not None:
-        out.append(current)
+        out.append(current.text())
     return out
 
 
