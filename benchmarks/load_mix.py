@@ -110,6 +110,7 @@ def mix(db: Path, count: int, seed: int = SEED) -> list[tuple[str, str]]:
 async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds: float) -> dict[str, object]:
     kinds: dict[str, Kind] = {}
     everything = Kind()
+    cache: Counter[str] = Counter()  # the page cache's x-kb-cache answers (site/plugins/page_cache.py)
     issued = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
@@ -125,7 +126,9 @@ async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds
                 issued += 1
                 sent = time.perf_counter()
                 try:
-                    status = str((await client.get(path)).status_code)
+                    response = await client.get(path)
+                    status = str(response.status_code)
+                    cache[response.headers.get("x-kb-cache", "none")] += 1
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 ms = (time.perf_counter() - sent) * 1000
@@ -141,6 +144,7 @@ async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds
         "seconds": round(elapsed, 1),
         "per_second": round(len(everything.ms) / elapsed, 1),
         "distinct_urls": len({p for _, p in requests[:issued]}),
+        "page_cache": dict(cache),
         **everything.summary(),
         "by_kind": {name: k.summary() for name, k in sorted(kinds.items())},
     }

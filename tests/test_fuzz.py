@@ -1,4 +1,5 @@
-"""A small fuzz that stays in the suite: whatever the text, the only exception is ProblemError.
+"""A small fuzz that stays in the suite: whatever the text, the only exception is ProblemError
+(a PDF's bytes: PdfError, which kb import reports as a problem).
 
 The full campaign (100,000 inputs per target, PDFs included) is benchmarks/fuzz.py, with its
 figures in docs/reliability.md; this keeps a few hundred examples per entry point in every run.
@@ -9,6 +10,7 @@ labels, law titles and numbering) with arbitrary Unicode, lone surrogates includ
 from __future__ import annotations
 
 import tempfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from kb.core.problems import ProblemError
 from kb.core.vocab import SECTION_ORDER, SECTION_VARIANTS, Association
 from kb.files.parse import parse_lenient, parse_text
 from kb.importer.merge import plan_import
+from kb.importer.pdf import PdfError, extract_text
 from kb.importer.sheets import read_sheets
 
 FUZZ = settings(
@@ -133,3 +136,74 @@ def registry() -> pipeline.Registry:
 def test_cite_returns_citations_and_never_raises_on_any_text(registry: pipeline.Registry, text: str) -> None:
     for line in pipeline.cite(text, registry):
         assert line.startswith("{")
+
+
+def _small_pdf() -> bytes:
+    """One page, a plain and a deflated content stream, a Type1 font: every part a mutation can reach."""
+    plain = b"BT /F1 10 Tf 40 800 Td (Reiwa 6 nen) Tj 0 -14 Td (Kanri bangou 71) Tj ET"
+    packed = zlib.compress(b"BT /F1 9 Tf 40 700 Td [(Teian) -250 (jikou)] TJ T* (ABC) Tj ET")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents [5 0 R 6 0 R] >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(plain), plain),
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(packed), packed),
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+SMALL_PDF = _small_pdf()
+PDF_TOKEN = st.sampled_from(
+    [
+        b"<<", b">>", b"[", b"]", b"(", b")", b"obj", b"endobj", b"stream", b"endstream", b"R", b"99 0 R", b"/Foo",
+        b"/FlateDecode", b"/LZWDecode", b"/RunLengthDecode", b"/Length 0", b"/Length 999999999", b"/Kids [2 0 R 3 0 R]",
+        b"/Count -1", b"/Prev 0", b"/Encrypt 4 0 R", b"9999999999", b"-1", b"1e308", b"nan", b"/MediaBox [0 9999999999 595 842]",
+        b"/F1 1e300 Tf", b"1e308 0 0 1e308 0 0 Tm", b"/Fm0 Do", b"xref", b"trailer", b"startxref", b"%%EOF",
+    ]
+)
+PDF_EDIT = st.tuples(st.floats(0, 1), st.sampled_from(["insert", "delete", "flip", "truncate", "repeat"]), PDF_TOKEN | st.binary(max_size=40))
+
+
+@settings(FUZZ, max_examples=150)
+@given(st.lists(PDF_EDIT, min_size=1, max_size=6))
+def test_pdf_reader_raises_only_pdf_errors_on_mutated_bytes(edits: list[tuple[float, str, bytes]]) -> None:
+    # kb import turns a PdfError into a problem naming the file; anything else would be a traceback
+    data = bytearray(SMALL_PDF)
+    for where, op, chunk in edits:
+        at = int(where * len(data))
+        if op == "insert":
+            data[at:at] = b" " + chunk + b" "
+        elif op == "delete":
+            del data[at : at + 1 + len(chunk) * 4]
+        elif op == "flip" and data:
+            data[min(at, len(data) - 1)] ^= 1 << (len(chunk) % 8)
+        elif op == "truncate":
+            del data[at:]
+        else:
+            data[at:at] = data[at : at + 64] * (1 + len(chunk))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sheet.pdf"
+        path.write_bytes(bytes(data))
+        try:
+            text = extract_text(path)
+        except PdfError as exc:
+            assert str(exc)
+        else:
+            assert text.strip()
+
+
+def test_unharmed_small_pdf_gives_its_text(tmp_path: Path) -> None:
+    # the mutation test starts from a PDF the reader can read: otherwise every example is one refusal
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(SMALL_PDF)
+    text = extract_text(path)
+    assert "Kanri bangou 71" in text and "ABC" in text

@@ -101,6 +101,28 @@ def test_long_runs_of_spaces_or_rules_are_read_in_linear_time(run):
     assert _seconds(lambda: read_sheets(text)) < 2.0
 
 
+@pytest.mark.parametrize("line", ["a", "あ", "\x0b"], ids=["ascii-words", "kana", "vertical-tabs"])
+def test_paragraph_of_thousands_of_short_lines_is_joined_in_linear_time(line):
+    # found by the fuzzer: a sheet with one line repeated 4,006 times (2 CPU s). Each joined line
+    # searched the whole paragraph so far for its end (quadratic: 20,000 lines of "a" took 6 s)
+    from kb.importer.sheets.cleanup import blocks
+
+    text = "x\n" + (line + "\n") * 20_000
+    result: list[str] = []
+    assert _seconds(lambda: result.extend(blocks(text))) < 1.0
+    assert result == ["x" + (" " if line == "a" else "") + (" ".join if line == "a" else "".join)([line] * 20_000)]
+
+
+def test_paragraph_joined_line_by_line_keeps_sentence_ends_marks_and_spaces():
+    from kb.importer.sheets.cleanup import blocks
+
+    lines = ["前文。」", "」", "次の文", "ABC", "def", "。", "な", "し", "—", "続き", "\x0b", "\x0b", "—", "後"]
+    assert blocks("\n".join(lines)) == ["前文。」", "」次の文ABC def。", "なし", "—", "続き\x0b\x0b—後"]
+    # a mark with whitespace (not spaces, which lines lose) around it is still a mark, and ends its paragraph
+    lines = ["\x0b", "\x0b\x0b\x0bな", "し\x0b\x0b\x0b", "\x0b", "続き", "ー\x0c\x0c\x0c\x0c", "後", "x\x0b\x0b\x0b", "-", "末"]
+    assert blocks("\n".join(lines)) == ["\x0b\x0b\x0b\x0bなし\x0b\x0b\x0b", "\x0b続きー\x0c\x0c\x0c\x0c後x\x0b\x0b\x0b-末"]
+
+
 def test_pdf_with_thousands_of_broken_sheets_reports_them_in_linear_time(tmp_path, monkeypatch):
     # each problem's page was found by splitting the whole text again: quadratic in the number of sheets
     import kb.importer.merge as merge
@@ -238,6 +260,11 @@ HOSTILE_PDFS: dict[str, Callable[[Path], bytes]] = {
     "cidrange of 2 billion codes": lambda tmp: _tounicode(b"1 begincidrange <00000000> <7FFFFFFF> 0 endcidrange"),
     "50,000 characters on one page": lambda tmp: _pdf(_page(_stream(b"BT /F1 1 Tf " + b"(ABCDEFGHIJ) Tj " * 5000 + b"ET"))),
     "1,000 pages sharing one content stream of 30,000 steps": lambda tmp: _shared_content_pages(1000),
+    "ten characters on a page 10 billion points tall (layout grid squares)": lambda tmp: _pdf(
+        [*_page(b"")[:2],
+         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 9999999999 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+         *_page(_stream(b"BT /F1 10 Tf 40 800 Td (Reiwa 6) Tj 0 -20 Td (ABC) Tj ET"))[3:]]
+    ),
     "a page tree listing one page 20,000 times": lambda tmp: _pdf(
         [*_page(_stream(b"BT /F1 9 Tf (x) Tj ET"))[:1], b"<< /Type /Pages /Kids [%s] /Count 20000 >>" % b" ".join([b"3 0 R"] * 20000),
          *_page(_stream(b"BT /F1 9 Tf (x) Tj ET"))[2:]]

@@ -29,6 +29,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfinterp import PDFContentParser, PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 from pdfminer.psparser import PSBaseParser
+from pdfminer.utils import Plane
 
 from kb.importer.sheets.labels import is_label_line
 
@@ -55,6 +56,7 @@ WORK_BASE = 200_000
 WORK_PER_BYTE = 5
 CHAR_WORK = 10  # what drawing one character costs (its box, and the layout analysis of the page)
 FORM_WORK = 200  # what using a form costs besides parsing it (a sub-interpreter, a figure)
+CELLS_PER_WORK = 4  # the layout analysis files each box in the 50-point squares it covers: 4 squares, one unit
 TOKEN_BYTES = 1 << 20  # one token (a string, a name) longer than this is not text
 CHARS_PER_PAGE = 20_000
 CMAP_ENTRIES = 200_000  # character-map entries per document (a full 16-bit range is 65,536)
@@ -243,6 +245,7 @@ def _limits(budget: _Budget) -> Iterator[None]:
     pdftypes: Any = pdfminer.pdftypes
     token, base_fill, content_fill = PSBaseParser.nexttoken, PSBaseParser.fillbuf, PDFContentParser.fillbuf
     unicode_add, cmap_add = FileUnicodeMap.add_cid2unichr, FileCMap.add_code2cid
+    squares_of = Plane._getrange
 
     def counted_token(self: PSBaseParser) -> Any:
         budget.token()
@@ -259,6 +262,17 @@ def _limits(budget: _Budget) -> Iterator[None]:
             return changed
 
         return wrapper
+
+    def counted_squares(self: Plane[Any], bbox: tuple[float, float, float, float]) -> Iterator[tuple[float, float]]:
+        # A box's squares are bounded only by the page: a page 10 billion points tall (or a character
+        # that size) makes each box cover millions of them, and ten characters take minutes.
+        x0, y0, x1, y1 = bbox
+        width = min(self.x1, x1) - max(self.x0, x0)
+        height = min(self.y1, y1) - max(self.y0, y0)
+        if width > 0 and height > 0:
+            squares = (width / self.gridsize + 2) * (height / self.gridsize + 2)
+            budget.spend(int(squares) // CELLS_PER_WORK if squares < 1e15 else 1 << 62)  # 1e15: inf and nan too
+        return squares_of(self, bbox)
 
     def counted_unicode(self: FileUnicodeMap, cid: int, code: Any) -> None:
         budget.cmap_entry()
@@ -281,6 +295,7 @@ def _limits(budget: _Budget) -> Iterator[None]:
         (PDFContentParser, "fillbuf", counted_fill(content_fill)),
         (FileUnicodeMap, "add_cid2unichr", counted_unicode),
         (FileCMap, "add_code2cid", counted_cmap),
+        (Plane, "_getrange", counted_squares),
     ]
     with _PATCH_LOCK:
         saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
-from datasette.database import QueryInterrupted
+from datasette.database import Database, QueryInterrupted
 from datasette.facets import Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args, sqlite3
 
@@ -52,6 +53,21 @@ def column_sql(column: str, sql: str, limit: int) -> str:
         f"select value, count(*) as count from (select {col} as value from ({sql}))"
         f" where value is not null group by value order by count desc, value limit {int(limit)}"
     )
+
+
+# What an immutable database says about its own schema, kept per database: each answer is a query that,
+# under load, waits in the SQL threads' queue behind every other request's queries.
+_SCHEMA_FACTS: WeakKeyDictionary[Database, dict[tuple[str, ...], Any]] = WeakKeyDictionary()
+
+
+async def schema_fact(db: Database, key: tuple[str, ...], find: Callable[[], Awaitable[Any]]) -> Any:
+    """`find()`'s answer, asked once per immutable database (every time for a mutable one)."""
+    if db.is_mutable:
+        return await find()
+    facts = _SCHEMA_FACTS.setdefault(db, {})
+    if key not in facts:
+        facts[key] = await find()
+    return facts[key]
 
 
 IDS = ":kb_ids"  # JSON array of the primary keys of the filtered rows (`matching_ids`)
@@ -154,7 +170,7 @@ class KbFacet(Facet):
         if not self.table:
             return None
         db = self.ds.databases[self.database]
-        if self.table in await db.view_names():
+        if self.table in await schema_fact(db, ("views",), db.view_names):
             return None
         pks: list[str] = await db.primary_keys(self.table)
         if not pks:
@@ -273,13 +289,17 @@ class KbArrayFacet(KbFacet):
         """Whether the build wrote this column's items to `facet_values` (only for its own table)."""
         if self.table != "proposals":
             return False
-        try:
-            found = await self.execute(
-                f"select exists(select 1 from [{FACET_VALUES_TABLE}] where facet = :facet), 0", {"facet": column}
-            )
-        except sqlite3.OperationalError:
-            return False
-        return bool(found[0][0])
+
+        async def find() -> bool:
+            try:
+                found = await self.execute(
+                    f"select exists(select 1 from [{FACET_VALUES_TABLE}] where facet = :facet), 0", {"facet": column}
+                )
+            except sqlite3.OperationalError:
+                return False
+            return bool(found[0][0])
+
+        return bool(await schema_fact(self.ds.databases[self.database], ("stored items", column), find))
 
     async def count(self, column: str, limit: int) -> list[Row]:
         if await self.stored_items(column):
