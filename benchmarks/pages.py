@@ -42,6 +42,9 @@ WORDS = ["児童", "農地", "保育", "番号", "介護", "道路", "河川", "
          "国民健康保険", "地方税", "都市計画", "建築確認", "税", "法", "個人情報", "情報連携", "事務"]
 
 
+MENU_COLUMNS = ["title", "year", "category", "policy_field", "ministries", "outcome", "stage"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -63,6 +66,8 @@ def distinct_urls(db: Path, count: int = 200, seed: int = SEED) -> dict[str, lis
     return {
         "search": [f"/search?q={quote(q)}" for q in queries[:count]],
         "table, all facets": ["/kb/proposals"],
+        # the list as the site's menu opens it (site/plugins/pages.py LIST_COLUMNS), still with every facet
+        "table, all facets, menu's columns": ["/kb/proposals?" + "&".join(f"_col={c}" for c in MENU_COLUMNS)],
         "proposal page": [f"/kb/proposals/{quote(i)}" for i in ids],
         "statute page": [f"/kb/statutes/{quote(s, safe='')}" for s in statutes] or ["/kb/statutes"],
     }

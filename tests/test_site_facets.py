@@ -12,7 +12,7 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 import yaml
@@ -303,3 +303,21 @@ def test_filter_runs_once_for_all_facets_of_a_page(site: SiteClient) -> None:
     traces = site.loop.run_until_complete(_traced(site, "/kb/proposals?ministries__arraycontains=" + quote("総務省")))
     filtered = [t["sql"] for t in traces if t.get("type") == "sql" and 'json_each("proposals"."ministries")' in t["sql"]]
     assert len(filtered) == 3, filtered
+
+
+@pytest.mark.parametrize("query", ["", "_col=title&_col=year&year=2023", "_search=%E7%95%AA%E5%8F%B7&_col=title&_facet_kb_column=stage"])
+def test_value_links_are_exactly_the_urls_datasette_would_write(site: SiteClient, query: str) -> None:
+    # the links are built from one encoded base per page (not by re-encoding the query for every value):
+    # each must equal Datasette's path_with_added_args + absolute_url on the page's own query string
+    data = site.json("/kb/proposals.json" + (f"?{query}" if query else ""))
+    pairs = parse_qsl(query)
+    checked = 0
+    for facet in data["facet_results"].values():
+        for value in facet["results"]:
+            if value["selected"]:
+                continue
+            parameter = facet["name"] + ("__arraycontains" if facet["type"] == "kb_array" else "")
+            expected = "http://localhost/kb/proposals.json?" + urlencode([*pairs, (parameter, value["value"])])
+            assert value["toggle_url"] == expected
+            checked += 1
+    assert checked > 10

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -224,6 +225,17 @@ class KbFacet(Facet):
             results.append(await self.result(column, source, rows, size))
         return results, timed_out
 
+    def url_adding(self, parameter: str, value: Any) -> str:
+        """The page's absolute URL with `parameter=value` added: what Datasette's facets write, built without
+        re-parsing and re-encoding the whole query string for each of a page's ~200 facet values."""
+        base: tuple[str, str] | None = getattr(self, "_kb_url_base", None)
+        if base is None:
+            path = path_with_added_args(self.request, {})
+            joiner = "&" if urllib.parse.parse_qsl(self.request.query_string) else "?"
+            base = (self.ds.absolute_url(self.request, self.ds.urls.path(path)), joiner)
+            self._kb_url_base = base
+        return base[0] + base[1] + urllib.parse.urlencode([(parameter, value)])
+
     async def result(self, column: str, source: str, rows: list[Row], size: int) -> dict[str, Any]:
         """One facet as Datasette's own facets give it (the template and the JSON API read this shape)."""
         shown = rows[:size]
@@ -235,14 +247,15 @@ class KbFacet(Facet):
             selected = (parameter, str(value)) in pairs
             if selected:
                 path = path_with_removed_args(self.request, {parameter: str(value)})
+                toggle_url = self.ds.absolute_url(self.request, self.ds.urls.path(path))
             else:
-                path = path_with_added_args(self.request, {parameter: value})
+                toggle_url = self.url_adding(parameter, value)
             values.append(
                 {
                     "value": value,
                     "label": labels.get(value, value),
                     "count": count,
-                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                    "toggle_url": toggle_url,
                     "selected": selected,
                 }
             )

@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.app import Datasette
@@ -123,6 +124,8 @@ def extra_template_vars(
     return inner
 
 
+# Linked names by (table, name), per site: the links depend only on the name and the site's base URL.
+_NAME_LINKS: WeakKeyDictionary[Datasette, dict[tuple[str, Any], Markup]] = WeakKeyDictionary()
 # JSON-array columns of `proposals` shown as linked names instead of raw JSON.
 ARRAY_COLUMN_TABLES = {"ministries": "ministries", "proponents": "local_governments", "co_proponents": "local_governments"}
 ARRAY_COLUMN_TABLES.update({"proponent_prefectures": "prefectures", "co_proponent_prefectures": "prefectures"})
@@ -135,11 +138,15 @@ def render_cell(value: Any, column: str, table: str | None, database: str | None
     names = json_list(value)
     if names is None:
         return None
-    urls = SiteUrls(datasette)
-    links = [
-        Markup('<a href="{}">{}</a>').format(urls.row(ARRAY_COLUMN_TABLES[column], name), name) for name in names
-    ]
-    return Markup("、").join(links)
+    links = _NAME_LINKS.setdefault(datasette, {})  # a list page links the same few names hundreds of times
+    target = ARRAY_COLUMN_TABLES[column]
+    out = []
+    for name in names:
+        key = (target, name if isinstance(name, str) else repr(name))
+        if key not in links:
+            links[key] = Markup('<a href="{}">{}</a>').format(SiteUrls(datasette).row(target, name), name)
+        out.append(links[key])
+    return Markup("、").join(out)
 
 
 @hookimpl
