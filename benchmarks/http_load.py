@@ -19,6 +19,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,8 @@ import httpx
 
 HOST = "127.0.0.1"  # never any other address
 KB = Path(sys.executable).parent / "kb"
-READY_SECONDS = 1800  # `kb serve` builds first when the database is older than the files
+READY_SECONDS = 1800
+SERVER_LOGS: list[Path] = []  # each served() server's stderr, kept for the caller to read  # `kb serve` builds first when the database is older than the files
 
 
 @dataclass
@@ -53,10 +55,14 @@ def free_port() -> int:
 def served(db: Path, corpus: Path, workers: int = 1) -> Iterator[str]:
     """`kb serve` in a child process; yields its base URL once it answers, stops it afterwards."""
     port = free_port()
+    # the server's log goes to a file: a pipe nobody reads fills up (64 KiB of Datasette's SQL error lines)
+    # and then blocks the server mid-response
+    log = tempfile.NamedTemporaryFile("w+", prefix="kb-serve-", suffix=".log", delete=False)
+    SERVER_LOGS.append(Path(log.name))
     proc = subprocess.Popen(
         [str(KB), "serve", "--db", str(db), "--dir", str(corpus), "--port", str(port), "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     base = f"http://{HOST}:{port}"
@@ -64,7 +70,7 @@ def served(db: Path, corpus: Path, workers: int = 1) -> Iterator[str]:
         deadline = time.monotonic() + READY_SECONDS
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"kb serve stopped ({proc.returncode}): {proc.stderr.read()[-2000:] if proc.stderr else ''}")
+                raise SystemExit(f"kb serve stopped ({proc.returncode}): {Path(log.name).read_text()[-2000:]}")
             try:
                 if httpx.get(base + "/", timeout=5).status_code == 200:
                     break

@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from http_load import percentile, served  # noqa: E402
+from http_load import SERVER_LOGS, percentile, served  # noqa: E402
 
 SEED = 17
 # Words of the synthetic corpus (benchmarks/corpus.py TOPICS) and of the real proposals, from rare to everywhere.
@@ -164,6 +164,8 @@ def main() -> None:
         requests = mix(args.db, 200_000, args.seed)  # more than 64 clients can ask in a minute
         result = asyncio.run(_run(base, requests, args.clients, args.seconds))
     result["workers"] = args.workers
+    log = SERVER_LOGS[-1].read_text(encoding="utf-8", errors="replace").splitlines()
+    result["server_log"] = {"lines": len(log), "last": log[-5:]}  # worker restarts and SQL errors show here
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if result["errors"] or (result["p99_ms"] or 0) > args.p99_limit_ms:
         raise SystemExit(1)

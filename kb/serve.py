@@ -119,6 +119,12 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)
 
 
+# How `kb serve` runs uvicorn. Keep-alive connections stay open 30 s (uvicorn's default is 5 s): when the
+# server is busy for seconds, the 5 s timer could fire before the client's next request on that connection
+# was read, and the request was lost (ReadError in benchmarks/load_mix.py at 64 clients).
+UVICORN_OPTIONS: dict[str, Any] = {"host": HOST, "http": NoDelayH11Protocol, "log_level": "warning", "timeout_keep_alive": 30}
+
+
 def app_from_environment() -> Any:
     """The site for uvicorn's worker processes, which import it by name: the database path comes from $KB_SERVE_DB."""
     return make_datasette(os.environ[SERVE_DB_ENV], public=os.environ.get(SERVE_PUBLIC_ENV) == "1").app()
@@ -145,11 +151,9 @@ def serve(
         os.environ[SERVE_DB_ENV] = str(Path(db_path).resolve())
         os.environ[SERVE_PUBLIC_ENV] = "1" if public else "0"
         target = f"{__name__}:{app_from_environment.__name__}"
-        uvicorn.run(
-            target, factory=True, host=HOST, port=port, workers=workers, http=NoDelayH11Protocol, log_level="warning"
-        )
+        uvicorn.run(target, factory=True, workers=workers, **UVICORN_OPTIONS, port=port)
     else:
-        uvicorn.run(make_datasette(db_path, public=public).app(), host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning")
+        uvicorn.run(make_datasette(db_path, public=public).app(), **UVICORN_OPTIONS, port=port)
 
 
 # --- The deployment command line (docs/deploy.md) -------------------------------------------------

@@ -47,13 +47,14 @@ class PdfError(Exception):
 # size, counted in pdfminer's own units (parsing steps, characters drawn, character-map entries,
 # forms used); a PDF over it is refused with a reason (PdfError). In proportion to the size, not to
 # the pages: a page object is 60 bytes, and a thousand of them can share one costly content stream.
-# Units are weighted to cost about the same CPU time, 2 to 3 microseconds at worst. A sheet PDF uses
-# about half a unit a byte (a 4-page sheet of 140 KB: 75,000), a dense PDF without embedded fonts 4;
-# the budget is 200,000 + 5 a byte: at most about 0.5 s of CPU plus 1.2 s per 100 KB.
+# Units are weighted to cost about the same CPU time: 2 to 3 microseconds, up to 5 on a busy machine. A sheet PDF uses
+# about 1.8 units a byte (the seed sheets set over 12 pages, 173 KB: 304,000);
+# the budget is 200,000 + 5 a byte: at most about 1 s of CPU plus 2.5 s per 100 KB.
 # ---------------------------------------------------------------------------------------------
 
 WORK_BASE = 200_000
 WORK_PER_BYTE = 5
+STEP_WORK = 3  # one step of pdfminer's tokenizer (a token: 6–7 µs, the costliest unit; fuzz: a 33 KB PDF of tokens took 2.5 s at 1)
 CHAR_WORK = 10  # what drawing one character costs (its box, and the layout analysis of the page)
 FORM_WORK = 200  # what using a form costs besides parsing it (a sub-interpreter, a figure)
 CELLS_PER_WORK = 4  # the layout analysis files each box in the 50-point squares it covers: 4 squares, one unit
@@ -254,7 +255,7 @@ def _limits(budget: _Budget) -> Iterator[None]:
     def counted_fill(fill: Callable[[Any], bool]) -> Callable[[Any], bool]:
         # the tokenizer calls fillbuf once per step, whether it reads or not
         def wrapper(self: Any) -> bool:
-            budget.spend()
+            budget.spend(STEP_WORK)
             before = self.buf
             changed = fill(self)
             if self.buf is not before:
