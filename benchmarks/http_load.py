@@ -55,30 +55,34 @@ def free_port() -> int:
 def served(db: Path, corpus: Path, workers: int = 1) -> Iterator[str]:
     """`kb serve` in a child process; yields its base URL once it answers, stops it afterwards."""
     port = free_port()
-    # the server's log goes to a file: a pipe nobody reads fills up (64 KiB of Datasette's SQL error lines)
-    # and then blocks the server mid-response
+    args = [str(KB), "serve", "--db", str(db), "--dir", str(corpus), "--port", str(port), "--workers", str(workers)]
+    with serving(args, f"http://{HOST}:{port}", "/", READY_SECONDS, "kb serve") as base:
+        yield base
+
+
+@contextmanager
+def serving(args: list[str], base: str, ready_path: str, ready_seconds: float, name: str) -> Iterator[str]:
+    """Run a server command; yield `base` once `ready_path` answers 200; stop the server afterwards.
+
+    The server's log goes to a file (its path appended to SERVER_LOGS): a pipe nobody reads fills up
+    (64 KiB of Datasette's SQL error lines) and then blocks the server mid-response.
+    """
     log = tempfile.NamedTemporaryFile("w+", prefix="kb-serve-", suffix=".log", delete=False)
     SERVER_LOGS.append(Path(log.name))
-    proc = subprocess.Popen(
-        [str(KB), "serve", "--db", str(db), "--dir", str(corpus), "--port", str(port), "--workers", str(workers)],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        text=True,
-    )
-    base = f"http://{HOST}:{port}"
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, text=True)
     try:
-        deadline = time.monotonic() + READY_SECONDS
+        deadline = time.monotonic() + ready_seconds
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"kb serve stopped ({proc.returncode}): {Path(log.name).read_text()[-2000:]}")
+                raise SystemExit(f"{name} stopped ({proc.returncode}): {Path(log.name).read_text()[-2000:]}")
             try:
-                if httpx.get(base + "/", timeout=5).status_code == 200:
+                if httpx.get(base + ready_path, timeout=30).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit(f"kb serve did not answer within {READY_SECONDS} s")
-            time.sleep(0.5)
+                raise SystemExit(f"{name} did not answer within {ready_seconds} s")
+            time.sleep(0.3)
         yield base
     finally:
         proc.terminate()
@@ -87,6 +91,7 @@ def served(db: Path, corpus: Path, workers: int = 1) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def percentile(sorted_ms: list[float], p: float) -> float:

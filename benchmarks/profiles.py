@@ -43,7 +43,7 @@ def profile_pages(db: Path, requests: int, n: int) -> None:
     from kb.serve import make_datasette
 
     try:
-        ds = make_datasette(db, page_cache=False)  # type: ignore[call-arg]
+        ds = make_datasette(db, page_cache=False)
     except TypeError:  # a commit before the page cache
         ds = make_datasette(db)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

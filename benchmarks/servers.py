@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from http_load import serving  # noqa: E402
 
 HOST = "127.0.0.1"
 BODY = json.dumps({"python": {"version": "3.11", "full": "x" * 1500}}).encode()
@@ -53,37 +52,17 @@ def run(kind: str, port: int, db: Path | None, page_cache: bool) -> None:
     from kb.serve import NoDelayH11Protocol, make_datasette
 
     app = bare_app if kind == "bare" else make_datasette(str(db), page_cache=page_cache).app()
-    uvicorn.run(app, host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning")  # type: ignore[arg-type]
+    uvicorn.run(app, host=HOST, port=port, http=NoDelayH11Protocol, log_level="warning", timeout_keep_alive=30)
 
 
 @contextmanager
 def served(kind: str, port: int, db: Path | None = None, page_cache: bool = False) -> Iterator[str]:
+    """One of the two servers in a child process; yields its base URL once it answers."""
     args = [sys.executable, str(HERE / "servers.py"), kind, "--port", str(port), "--page-cache", "on" if page_cache else "off"]
     if db is not None:
         args += ["--db", str(db)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"{kind} server stopped ({proc.returncode}): {proc.stderr.read()[-2000:] if proc.stderr else ''}")
-            try:
-                if httpx.get(base + "/-/versions.json", timeout=30).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{kind} server did not answer within 120 s")
-            time.sleep(0.3)
+    with serving(args, f"http://{HOST}:{port}", "/-/versions.json", 120, f"{kind} server") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main() -> None:

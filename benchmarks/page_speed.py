@@ -9,7 +9,7 @@
    off, against the same generator on a bare ASGI app (benchmarks/servers.py): p95 ÷ the bare p95.
 3. The same 16 clients on repeat views (the mix's first 40 URLs over and over) with the page cache on.
 
-    python benchmarks/pages.py /tmp/kb-bench/kb-5000.db --out /tmp/pages-5000.json
+    python benchmarks/page_speed.py /tmp/kb-bench/kb-5000.db --out /tmp/pages-5000.json
 
 Prints the tables in Markdown; --out keeps the figures as JSON.
 """
@@ -25,6 +25,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -123,10 +124,10 @@ def many_clients(db: Path, urls: dict[str, list[str]], clients: int, requests: i
     }
 
 
-def markdown(result: dict[str, object]) -> str:
+def markdown(result: dict[str, Any]) -> str:
     lines = [f"{result['proposals']:,} proposals, one client, page cache off ({result['rounds']} rounds):", "",
              "| page | requests | p50 ms | p95 ms | p95 ÷ versions p95 |", "| --- | ---: | ---: | ---: | ---: |"]
-    for kind, r in result["one client"].items():  # type: ignore[attr-defined]
+    for kind, r in result["one client"].items():
         lines.append(f"| {kind} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['ratio_p95']:.2f} × |")
     if "many clients" in result:
         m = result["many clients"]
@@ -153,7 +154,7 @@ def main() -> None:
     proposals = conn.execute("select count(*) from proposals").fetchone()[0]
     conn.close()
     urls = distinct_urls(args.db)
-    result: dict[str, object] = {"proposals": proposals, "rounds": args.rounds, "measured": time.strftime("%Y-%m-%d %H:%M")}
+    result: dict[str, Any] = {"proposals": proposals, "rounds": args.rounds, "measured": time.strftime("%Y-%m-%d %H:%M")}
     with served("site", free_port(), args.db, page_cache=False) as base:
         result["one client"] = one_client(base, urls, args.rounds)
     if not args.no_many:
