@@ -56,13 +56,13 @@ def served(db: Path, corpus: Path, workers: int = 1) -> Iterator[str]:
     """`kb serve` in a child process; yields its base URL once it answers, stops it afterwards."""
     port = free_port()
     args = [str(KB), "serve", "--db", str(db), "--dir", str(corpus), "--port", str(port), "--workers", str(workers)]
-    with serving(args, f"http://{HOST}:{port}", "/", READY_SECONDS, "kb serve") as base:
+    with serving(args, f"http://{HOST}:{port}", "/", READY_SECONDS, "kb serve") as (base, _):
         yield base
 
 
 @contextmanager
-def serving(args: list[str], base: str, ready_path: str, ready_seconds: float, name: str) -> Iterator[str]:
-    """Run a server command; yield `base` once `ready_path` answers 200; stop the server afterwards.
+def serving(args: list[str], base: str, ready_path: str, ready_seconds: float, name: str) -> Iterator[tuple[str, int]]:
+    """Run a server command; yield (`base`, its pid) once `ready_path` answers 200; stop the server afterwards.
 
     The server's log goes to a file (its path appended to SERVER_LOGS): a pipe nobody reads fills up
     (64 KiB of Datasette's SQL error lines) and then blocks the server mid-response.
@@ -83,7 +83,7 @@ def serving(args: list[str], base: str, ready_path: str, ready_seconds: float, n
             if time.monotonic() > deadline:
                 raise SystemExit(f"{name} did not answer within {ready_seconds} s")
             time.sleep(0.3)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:

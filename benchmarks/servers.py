@@ -61,7 +61,7 @@ def served(kind: str, port: int, db: Path | None = None, page_cache: bool = Fals
     args = [sys.executable, str(HERE / "servers.py"), kind, "--port", str(port), "--page-cache", "on" if page_cache else "off"]
     if db is not None:
         args += ["--db", str(db)]
-    with serving(args, f"http://{HOST}:{port}", "/-/versions.json", 120, f"{kind} server") as base:
+    with serving(args, f"http://{HOST}:{port}", "/-/versions.json", 120, f"{kind} server") as (base, _):
         yield base
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,11 +30,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from http_load import free_port, serving  # noqa: E402
 
 from kb.pipeline import build  # noqa: E402
 
@@ -157,12 +158,6 @@ class Outcome:
     note: str
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def _status_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM of a process, in kB."""
     out: dict[str, int] = {}
@@ -181,30 +176,9 @@ def _reset_peak(pid: int) -> None:
 def served(db: Path, corpus: Path, public: bool) -> Iterator[tuple[str, int]]:
     """`kb serve` in a child process; yields (base URL, pid) once it answers."""
     port = free_port()
-    command = [str(KB), "serve", "--db", str(db), "--dir", str(corpus), "--port", str(port)]
-    proc = subprocess.Popen(command + (["--public"] if public else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"kb serve stopped ({proc.returncode})")
-            try:
-                if httpx.get(base + "/", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("kb serve did not answer within 600 s")
-            time.sleep(0.3)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    command = [str(KB), "serve", "--db", str(db), "--dir", str(corpus), "--port", str(port)] + (["--public"] if public else [])
+    with serving(command, f"http://{HOST}:{port}", "/", 600, "kb serve") as answered:
+        yield answered
 
 
 def _note(response_text: str, status: int) -> str:
