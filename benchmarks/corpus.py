@@ -94,7 +94,9 @@ def synthetic_proposal(rng: random.Random, bank: dict[SectionKey, list[str]], ye
             sections[key] = None
         else:
             sections[key] = _text(rng, bank[key], topics, rng.randint(2, 9))
-    opinions = {a: _text(rng, bank[SectionKey.OPINIONS], topics, rng.randint(1, 3)) for a in Association if rng.random() < 0.5}
+    opinions: dict[Association, str | None] = {
+        a: _text(rng, bank[SectionKey.OPINIONS], topics, rng.randint(1, 3)) for a in Association if rng.random() < 0.5
+    }
     if not opinions:
         sections[SectionKey.OPINIONS] = None
     existing = [m for m in MINISTRIES if year > MINISTRY_FIRST_YEAR.get(m, 0)]

@@ -19,13 +19,15 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import sqlite3
+import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -107,6 +109,22 @@ def mix(db: Path, count: int, seed: int = SEED) -> list[tuple[str, str]]:
     return out
 
 
+def connections_by_process(port: int) -> dict[str, int]:
+    """How many established connections each server process holds on `port` (from `ss`), busiest first.
+
+    Kept-alive connections stay with the process that accepted them, so an uneven split at the start
+    shows as a long tail for the clients of the busier process.
+    """
+    try:
+        out = subprocess.run(
+            ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    pids = Counter(m.group(1) for m in re.finditer(r"pid=(\d+)", out))
+    return {f"pid {pid}": n for pid, n in pids.most_common()}
+
+
 async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds: float) -> dict[str, object]:
     kinds: dict[str, Kind] = {}
     everything = Kind()
@@ -137,7 +155,14 @@ async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds
                     if status != "200":
                         k.errors[f"{status} {path}" if len(k.errors) < 20 else status] += 1
 
+        async def sample() -> dict[str, int]:
+            await asyncio.sleep(min(5.0, seconds / 2))
+            port = urlsplit(base).port or 80
+            return await asyncio.to_thread(connections_by_process, port)
+
+        sampler = asyncio.create_task(sample())
         await asyncio.gather(*(worker() for _ in range(clients)))
+        split = await sampler
         elapsed = time.perf_counter() - start
     return {
         "clients": clients,
@@ -145,6 +170,7 @@ async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds
         "per_second": round(len(everything.ms) / elapsed, 1),
         "distinct_urls": len({p for _, p in requests[:issued]}),
         "page_cache": dict(cache),
+        "connections_by_process": split,
         **everything.summary(),
         "by_kind": {name: k.summary() for name, k in sorted(kinds.items())},
     }

@@ -26,6 +26,7 @@ from kb.files.check import Check, CheckResult, check_paths, duplicate_ids
 from kb.files.store import write_new
 from kb.registries import check as registry_check
 from kb.registries import step as registry_step
+from kb.similar import step as similar_step
 from kb.statutes import check as statute_check
 from kb.statutes import step as statute_step
 from kb.statutes.extract import cite_lines
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 # Tables each feature adds to the database, in order, after the core tables.
 # The facet counts come last: they count the columns the other steps add.
-STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP, facet_counts.STEP)
+STEPS: tuple[BuildStep, ...] = (registry_step.STEP, statute_step.STEP, similar_step.STEP, facet_counts.STEP)
 # Checks across files and against the registries, after every file parsed.
 CHECKS: tuple[Check, ...] = (
     duplicate_ids,

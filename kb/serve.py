@@ -27,6 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from kb.db.result import BuildResult
 from kb.db.schema import DB_NAME
 from kb.pipeline import build, build_inputs
+from kb.workers import run_workers
 
 SITE = Path(__file__).resolve().parent.parent / "site"
 HOST = "127.0.0.1"
@@ -141,7 +142,8 @@ def serve(
     """Build if needed, then serve until interrupted. Raises ProblemError when the files have problems.
 
     One process renders pages on one core (Python); `workers` > 1 starts that many processes on
-    the same port (the database is read-only, so they share nothing else) — see docs/benchmarks.md.
+    the same port, each with its own socket (the database is read-only, so they share nothing else;
+    kb/workers.py says why not uvicorn's own workers) — see docs/benchmarks.md.
     """
     built = ensure_built(db_path, proposal_dirs)
     if built:
@@ -150,8 +152,7 @@ def serve(
     if workers > 1:
         os.environ[SERVE_DB_ENV] = str(Path(db_path).resolve())
         os.environ[SERVE_PUBLIC_ENV] = "1" if public else "0"
-        target = f"{__name__}:{app_from_environment.__name__}"
-        uvicorn.run(target, factory=True, workers=workers, **UVICORN_OPTIONS, port=port)
+        run_workers(f"{__name__}:{app_from_environment.__name__}", workers, HOST, port, UVICORN_OPTIONS)
     else:
         uvicorn.run(make_datasette(db_path, public=public).app(), **UVICORN_OPTIONS, port=port)
 

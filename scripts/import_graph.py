@@ -7,7 +7,8 @@ Rules (tests/test_import_graph.py fails on any break):
   a stage of its own: it is the database's contract that features and the site import);
 - `kb.core` imports nothing else of `kb`; nothing imports `kb.cli`; no stage imports `kb.pipeline`
   (only `kb.cli`, `kb.serve` and `kb/__init__.py`'s lazy verbs may);
-- the site imports only `kb.db.schema`, `kb.search` and `kb.core`, never importer code.
+- the site imports only `kb.db.schema`, `kb.search`, `kb.core`, and for 提案前チェック `kb.similar.check`/`terms` and
+  the statute finder (`kb.statutes.registry`/`extract`); never importer code.
 Every import counts, at the top of a module or inside a function.
 """
 
@@ -22,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "kb"
 SITE = "site"  # site/plugins/x.py is the module `site.x`
-SITE_MAY_IMPORT = ("kb.db.schema", "kb.search", "kb.core")
+# The site reads the database; it may also rank a pasted draft (kb.similar.check, kb.similar.terms) and resolve its
+# statute citations with the registry (kb.statutes.registry, kb.statutes.extract) for 提案前チェック.
+SITE_MAY_IMPORT = ("kb.db.schema", "kb.search", "kb.core", "kb.similar.check", "kb.similar.terms", "kb.statutes.registry", "kb.statutes.extract")
 ENTRY_POINTS = ("kb", "kb.cli", "kb.serve")  # may import kb.pipeline
 
 

@@ -6,7 +6,10 @@
 
 Builds a database from --dir into a temporary folder, serves it on 127.0.0.1 with the real
 site configuration, and saves: the front page, a search with facets (table page), the ranked
-search page, one proposal page, a statute page (cited and uncited) and the statutes by kind. The PNGs are not committed (screenshots/ is git-ignored).
+search page, one proposal page, a statute page (cited and uncited), the statutes by kind and the 提案前チェック
+form; with --draft FILE also the 提案前チェック answer for that draft (posted with the form's CSRF token; the answer
+is saved beside the PNG with a <base> back to the server, as Chromium's --screenshot cannot POST).
+The PNGs are not committed (screenshots/ is git-ignored).
 """
 
 from __future__ import annotations
@@ -56,7 +59,19 @@ def pages(query: str, proposal_id: str) -> dict[str, str]:
         "statute": "/kb/statutes/425AC0000000027",
         "statute-uncited": "/kb/statutes/335CO0000000270",
         "statutes-by-kind": "/kb/statutes?_facet=kind&listed=1",
+        "prior-art-form": "/-/prior-art",
     }
+
+
+def prior_art_answer(base: str, draft: str, out: Path) -> Path:
+    """The 提案前チェック answer page for `draft`, as a file Chromium can open (styles load from `base`)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        form = client.get("/-/prior-art")
+        token = form.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+        answer = client.post("/-/prior-art", data={"draft": draft, "csrftoken": token})
+    answer.raise_for_status()
+    out.write_text(answer.text.replace("<head>", f'<head><base href="{base}/">', 1), encoding="utf-8")
+    return out
 
 
 def _free_port() -> int:
@@ -91,6 +106,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "screenshots")
     parser.add_argument("--query", default="児童", help="検索画面で使う語")
     parser.add_argument("--proposal", default=None, help="提案ID（既定: 最初の提案）")
+    parser.add_argument("--draft", type=Path, default=None, help="提案前チェックに貼り付ける下書き（front matter があれば除く）")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=1800)
     args = parser.parse_args()
@@ -108,6 +124,13 @@ def main() -> None:
             for name, path in pages(args.query, proposal_id).items():
                 out = args.out / f"{name}.png"
                 screenshot(chromium, f"http://{HOST}:{port}{path}", out, Path(tmp) / "chromium", args.width, args.height)
+                print(out)
+            if args.draft:
+                text = args.draft.read_text(encoding="utf-8")
+                text = text.split("---", 2)[2] if text.startswith("---") else text
+                page = prior_art_answer(f"http://{HOST}:{port}", text.strip(), args.out / "prior-art-answer.html")
+                out = args.out / "prior-art-answer.png"
+                screenshot(chromium, page.as_uri(), out, Path(tmp) / "chromium", args.width, args.height)
                 print(out)
         finally:
             server.should_exit = True

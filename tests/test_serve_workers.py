@@ -57,3 +57,63 @@ def test_kb_serve_with_two_workers_answers_searches_from_worker_processes(tmp_pa
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def _established_by_process(pids: list[int], port: int) -> dict[int, int]:
+    """Established connections on `port` each process holds (from /proc: its socket fds against /proc/net/tcp)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    held = {}
+    for pid in pids:
+        try:
+            links = [str(p.readlink()) for p in Path(f"/proc/{pid}/fd").iterdir()]
+        except (FileNotFoundError, PermissionError):
+            continue
+        held[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+    return held
+
+
+def _get(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /-/versions.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    return data
+
+
+def test_a_burst_of_kept_alive_connections_is_shared_by_the_worker_processes(tmp_path: Path) -> None:
+    """Reported fault (#17, 64 clients): uvicorn's shared socket let one process accept a whole burst."""
+    proposals = tmp_path / "proposals"
+    shutil.copytree(CORPUS, proposals)
+    port = _free_port()
+    kb = Path(sys.executable).parent / "kb"
+    process = subprocess.Popen(
+        [str(kb), "serve", "--port", str(port), "--db", str(tmp_path / "kb.db"), "--dir", str(proposals), "--workers", "2"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    clients: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/-/versions.json", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        workers = [pid for child in _children(process.pid) for pid in [child, *_children(child)]]
+        time.sleep(1)  # every worker listening
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]  # all at once
+        for sock in clients:
+            assert _get(sock).startswith(b"HTTP/1.1 200")
+        held = _established_by_process(workers, port)
+        busy = [n for n in held.values() if n]
+        assert sum(held.values()) == 32 and len(busy) >= 2 and min(busy) >= 4, held
+    finally:
+        for sock in clients:
+            sock.close()
+        process.terminate()
+        process.wait(timeout=20)

@@ -17,7 +17,7 @@ METADATA = load_metadata()
 TABLES = METADATA["databases"][DB_NAME]["tables"]
 QUERIES = METADATA["databases"][DB_NAME]["queries"]
 # Sample parameters for canned queries that take some.
-QUERY_PARAMS = {"q": "農地", "name": "熊本", "statute": "番号利用法", "article": ""}
+QUERY_PARAMS = {"q": "農地", "name": "熊本", "statute": "番号利用法", "article": "", "id": "2024-0071"}
 
 
 @pytest.fixture(scope="module")
