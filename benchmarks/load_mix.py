@@ -5,12 +5,13 @@ searched, proposal pages, statute pages, and the same through JSON. Every reques
 URL where the database allows it (a page cache cannot answer the mix from memory), drawn in a
 seeded random order. Each client is a closed loop (it asks again once answered), so under
 saturation latency ≈ clients ÷ throughput; the clients run in this process on the same cores as
-the server, as in benchmarks/http_load.py.
+the server, on raw keep-alive sockets (`KeepAlive`: 0.05 of a core, where httpx took 0.45).
 
     python benchmarks/load_mix.py /tmp/kb-bench/kb-5000.db /tmp/kb-bench/corpus-5000 --clients 64 --seconds 60
 
 Prints one JSON object: the whole run (requests, errors, p50/p95/p99) and the same per kind of page,
-plus every non-200 answer by status. Exit 1 when there are errors or p99 is over --p99-limit-ms.
+every non-200 answer by status, the slowest requests, the clients' CPU and the connections each
+server process held. Exit 1 when there are errors or p99 is over --p99-limit-ms.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -125,31 +124,81 @@ def connections_by_process(port: int) -> dict[str, int]:
     return {f"pid {pid}": n for pid, n in pids.most_common()}
 
 
+class KeepAlive:
+    """One client's HTTP/1.1 connection, kept alive: GET, read the whole body, report status and headers.
+
+    The load generator shares the 2 cores with the server, so it should cost little: httpx took
+    0.4–0.5 of a core at ~85 requests a second, a quarter of the machine taken from the server.
+    This reads responses with asyncio streams (Content-Length or chunked) and nothing more.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, dict[str, str], int]:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        try:
+            self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode("ascii"))
+            head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            status = int(head[0].split(" ", 2)[1])
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+            if "content-length" in headers:
+                size = len(await self.reader.readexactly(int(headers["content-length"])))
+            else:  # chunked
+                size = 0
+                while True:
+                    chunk = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                    size += len(await self.reader.readexactly(chunk + 2)) - 2
+                    if chunk == 0:
+                        break
+            if headers.get("connection", "").lower() == "close":
+                self.close()
+            return status, headers, size
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds: float) -> dict[str, object]:
     kinds: dict[str, Kind] = {}
     everything = Kind()
     cache: Counter[str] = Counter()  # the page cache's x-kb-cache answers (site/plugins/page_cache.py)
     issued = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    slowest: list[tuple[int, str, str]] = []
+    address = urlsplit(base)
+    host, port = address.hostname or "127.0.0.1", address.port or 80
+    connections = [KeepAlive(host, port) for _ in range(clients)]
+    try:
         for _, path in requests[:5]:  # warm up: templates compiled
-            await client.get(path)
+            await connections[0].get(path)
         start = time.perf_counter()
+        client_cpu = time.process_time()  # the load generator's own CPU: it shares the 2 cores with the server
         deadline = start + seconds
 
-        async def worker() -> None:
+        async def worker(client: KeepAlive) -> None:
             nonlocal issued
             while time.perf_counter() < deadline and issued < len(requests):
                 kind, path = requests[issued]
                 issued += 1
                 sent = time.perf_counter()
                 try:
-                    response = await client.get(path)
-                    status = str(response.status_code)
-                    cache[response.headers.get("x-kb-cache", "none")] += 1
-                except httpx.HTTPError as exc:
+                    code, headers, _ = await asyncio.wait_for(client.get(path), timeout=60)
+                    status = str(code)
+                    cache[headers.get("x-kb-cache", "none")] += 1
+                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+                    client.close()
                     status = type(exc).__name__
                 ms = (time.perf_counter() - sent) * 1000
+                slowest.append((round(ms), kind, path))
                 for k in (kinds.setdefault(kind, Kind()), everything):
                     k.ms.append(ms)
                     if status != "200":
@@ -161,9 +210,13 @@ async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds
             return await asyncio.to_thread(connections_by_process, port)
 
         sampler = asyncio.create_task(sample())
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(c) for c in connections))
         split = await sampler
         elapsed = time.perf_counter() - start
+        client_cpu = time.process_time() - client_cpu
+    finally:
+        for c in connections:
+            c.close()
     return {
         "clients": clients,
         "seconds": round(elapsed, 1),
@@ -171,6 +224,8 @@ async def _run(base: str, requests: list[tuple[str, str]], clients: int, seconds
         "distinct_urls": len({p for _, p in requests[:issued]}),
         "page_cache": dict(cache),
         "connections_by_process": split,
+        "client_cpu_share": round(client_cpu / elapsed, 2),  # cores the clients used (of 2)
+        "slowest": sorted(slowest, reverse=True)[:12],
         **everything.summary(),
         "by_kind": {name: k.summary() for name, k in sorted(kinds.items())},
     }

@@ -20,7 +20,7 @@ from datasette.database import Database
 from kb.pipeline import build
 from kb.similar.check import DraftTooLong, check_draft
 from kb.similar.model import neighbours
-from kb.similar.terms import content_bigrams, earlier_mentions, fold, pack, term_counts, unpack, words_in
+from kb.similar.terms import content_bigrams, content_runs, earlier_mentions, fold, pack, term_counts, unpack, words_in
 from kb.statutes.extract import extract_text
 from kb.statutes.registry import load_registry
 
@@ -65,7 +65,8 @@ def test_earlier_mentions_read_era_years_and_numbers() -> None:
 
 
 def test_words_in_spells_shared_bigrams_as_the_words_of_the_text() -> None:
-    assert words_in("一つの中間サーバーを共同利用する", ["中間", "間サ", "サー", "ーバ", "バー", "共同"]) == ["中間サーバー", "共同利用"]
+    runs = content_runs("一つの中間サーバーを共同利用する")
+    assert words_in(runs, ["中間", "間サ", "サー", "ーバ", "バー", "共同"]) == ["中間サーバー", "共同利用"]
 
 
 def test_neighbours_never_list_oneself_and_rank_by_score() -> None:

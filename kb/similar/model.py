@@ -12,7 +12,6 @@ docs/prior-art.md has the measurements.
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,15 +65,10 @@ class Heads:
 
 
 def shared(a: dict[str, float], b: dict[str, float], terms: int = 8) -> tuple[list[str], list[str]]:
-    """(statutes, bigrams) two signatures share, heaviest first (`terms` bigrams at most)."""
-    common = a.keys() & b.keys()
-
-    def heaviest(t: str) -> tuple[float, str]:
-        return -a[t] * b[t], t
-
-    statutes = sorted((t for t in common if t[0] == STATUTE_MARK), key=heaviest)
-    words = heapq.nsmallest(terms, (t for t in common if t[0] != STATUTE_MARK), key=heaviest)
-    return [t[len(STATUTE_MARK) :] for t in statutes], words
+    """(statutes, bigrams) of signature `a` that `b` holds too, in `a`'s order (heaviest first; `terms` bigrams at most)."""
+    common = [t for t in a if t in b]
+    statutes = [t[len(STATUTE_MARK) :] for t in common if t[0] == STATUTE_MARK]
+    return statutes, [t for t in common if t[0] != STATUTE_MARK][:terms]
 
 
 def _signatures(documents: Sequence[Counter[str]], size: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -46,9 +46,14 @@ def fold(text: str) -> str:
     return _SYNONYM.sub(lambda m: SYNONYMS[m.group()], normalize(text))
 
 
+def content_runs(text: str) -> list[str]:
+    """The meaningful runs of a text (folded first): what terms and shown words are taken from."""
+    return _CONTENT_RUN.findall(fold(text))
+
+
 def content_bigrams(text: str) -> list[str]:
     """Bigrams of the meaningful runs of a text (folded first)."""
-    return [run[i : i + 2] for run in _CONTENT_RUN.findall(fold(text)) for i in range(len(run) - 1)]
+    return [run[i : i + 2] for run in content_runs(text) for i in range(len(run) - 1)]
 
 
 def term_counts(text: str, statute_ids: Iterable[str] = ()) -> Counter[str]:
@@ -78,15 +83,15 @@ def earlier_mentions(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def words_in(text: str, bigrams: Iterable[str], limit: int = 6) -> list[str]:
-    """The stretches of `text` (folded) spelled by the given bigrams, in the bigrams' order of weight.
+def words_in(runs: list[str], bigrams: Iterable[str], limit: int = 6) -> list[str]:
+    """The stretches of a text's `content_runs` spelled by the given bigrams, in the bigrams' order of weight.
 
     Shared terms are bigrams (中間 間サ サー ーバ); a reader wants the words they come from (中間サーバ),
     found in the text itself rather than guessed by chaining bigrams.
     """
     rank = {b: i for i, b in enumerate(bigrams)}
     found: dict[str, int] = {}
-    for run in _CONTENT_RUN.findall(fold(text)):
+    for run in runs:
         i = 0
         while i < len(run) - 1:
             if run[i : i + 2] not in rank:

@@ -17,7 +17,7 @@ from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Request
 
 from kb.db.schema import DB_NAME
-from kb.similar.terms import ask_text, words_in
+from kb.similar.terms import ask_text, content_runs, words_in
 
 SIMILAR_SQL = """
 select s.rank, s.similar_id, s.score, s.shared_statutes, s.shared_terms,
@@ -59,12 +59,12 @@ async def load_similar(db: Database, proposal_id: str) -> dict[str, Any]:
     except sqlite3.OperationalError:  # built before the similar step
         return {"kb_similar": [], "kb_chain": []}
     ask_rows = list(await db.execute(ASK_SQL, {"id": proposal_id}))
-    ask = ask_text(*ask_rows[0]) if ask_rows else ""
+    runs = content_runs(ask_text(*ask_rows[0])) if ask_rows else []  # once: every neighbour's words are found in it
     names = await statute_names(db, {s for r in similar for s in json.loads(r["shared_statutes"])})
     for r in similar:
         r["proponents"], r["ministries"] = _names(r["proponents"]), _names(r["ministries"])
         r["statutes"] = [(sid, names.get(sid, sid)) for sid in json.loads(r["shared_statutes"])]
-        r["words"] = words_in(ask, json.loads(r["shared_terms"]), limit=5)
+        r["words"] = words_in(runs, json.loads(r["shared_terms"]), limit=5)
     for r in chain:
         r["proponents"] = _names(r["proponents"])
         r["current"] = r["id"] == proposal_id
