@@ -13,6 +13,7 @@ Two kinds of synthetic neighbours (every file says it is synthetic, and is writt
 
     python benchmarks/prior_art_eval.py --n 5000 --kind differing
     python benchmarks/prior_art_eval.py --n 5000 --kind sentences --db /tmp/kb-bench/pa-sent-5000.db
+    python benchmarks/prior_art_eval.py --n 100000 --reuse --http                    # corpus and database made before
     python benchmarks/prior_art_eval.py --db kb.db --drafts-only   # the real corpus, once harvested
 """
 
@@ -198,6 +199,7 @@ def main() -> None:
     parser.add_argument("--drafts-only", action="store_true", help="check the drafts against --db as it is (no corpus, no build)")
     parser.add_argument("--repeats", type=int, default=3, help="times every draft is checked (latency samples)")
     parser.add_argument("--http", action="store_true", help="also time the check over HTTP (kb serve, POST /-/prior-art.json)")
+    parser.add_argument("--reuse", action="store_true", help="use the corpus and database already made (no generation, no build)")
     args = parser.parse_args()
     result: dict[str, object] = {}
     if args.drafts_only:
@@ -207,6 +209,7 @@ def main() -> None:
     else:
         corpus = args.dir or Path(f"/tmp/kb-bench/pa-{args.kind}-{args.n}")
         db = args.db or corpus.with_suffix(".db")
+    if not args.drafts_only and not args.reuse:
         make_corpus(args.n, args.kind, corpus)
         db.unlink(missing_ok=True)
         built = build(db, [corpus], full=True)
@@ -218,6 +221,8 @@ def main() -> None:
             "similar_step_s": round(laps.get("step similar", 0.0), 2),
             "similar_share_of_build": round(laps.get("step similar", 0.0) / total, 3),
         }
+    elif args.reuse:
+        result = {"corpus": f"{args.kind}, {args.n:,} synthetic + 2 real (reused)"}
     result.update(asyncio.run(evaluate(db, args.repeats)))
     if args.http:
         if args.drafts_only:

@@ -26,6 +26,8 @@ from kb.similar.terms import STATUTE_MARK, SYNONYMS, content_runs, term_counts, 
 MAX_DRAFT = 20_000  # characters; a whole draft sheet is 3,000–10,000
 QUERY_TERMS = 40  # most informative bigrams sent to the search index
 CANDIDATES = 200  # search hits ranked by their stored terms
+COMMON_SHARE = 0.05  # a bigram in more asks than this share is not sent to the search index …
+FEW_TERMS = 8  # … unless fewer than this many rarer ones are left (then the rarest this many are sent)
 LIMIT = 20
 # A match at least this alike counts in the summary as 「同趣旨の可能性がある」: on the 44 hand-written drafts among
 # 5,000 proposals the one restated scored 0.24–0.80, the best other one 0.04–0.29 (docs/prior-art.md).
@@ -96,9 +98,16 @@ def _phrase(word: str) -> str:
     return '"' + " ".join(b for run in runs(normalize(word)) for b in bigrams(run)[:-1] or [run]) + '"'
 
 
-def search_query(weights: dict[str, float], draft: str, size: int = QUERY_TERMS) -> str:
-    """FTS5 query: the heaviest bigrams, and every spelling of each synonym the draft uses, ORed."""
-    heaviest = sorted((t for t in weights if not t.startswith(STATUTE_MARK)), key=lambda t: (-weights[t], t))[:size]
+def search_query(weights: dict[str, float], draft: str, df: dict[str, int], n: int, size: int = QUERY_TERMS) -> str:
+    """FTS5 query: the heaviest bigrams, and every spelling of each synonym the draft uses, ORed.
+
+    A bigram in more than COMMON_SHARE of the asks only finds candidates the rare ones find too, and costs
+    a bm25 score for most of the index (「サー」 of 住民サービス in every ask: 4 ms of 6 at 100,000); it is
+    left out unless the draft has fewer than FEW_TERMS others.
+    """
+    bigrams = sorted((t for t in weights if not t.startswith(STATUTE_MARK)), key=lambda t: (-weights[t], t))
+    rare = [t for t in bigrams if df.get(t, 0) <= COMMON_SHARE * n]
+    heaviest = (rare if len(rare) >= FEW_TERMS else sorted(bigrams, key=lambda t: (df.get(t, 0), t))[:FEW_TERMS])[:size]
     parts = [f'"{t}"' for t in heaviest]
     text = normalize(draft)
     for group in SYNONYM_GROUPS:
@@ -146,15 +155,18 @@ async def check_draft(
     weights = weigh(counts, df, n)
     if not weights:
         return result
-    query = search_query(weights, draft)
+    query = search_query(weights, draft, df, n)
     hits = [r[0] for r in await db.execute(
         "SELECT p.id FROM proposals_fts JOIN proposals p ON p.rowid = proposals_fts.rowid"
         " WHERE proposals_fts MATCH :q ORDER BY bm25(proposals_fts, 10, 1, 1), p.id LIMIT :n",
         {"q": query, "n": CANDIDATES},
     )] if query else []  # fmt: skip
-    cited = [t[len(STATUTE_MARK) :] for t in weights if t.startswith(STATUTE_MARK)]
-    if cited:  # proposals citing the same statutes are candidates too (a short draft may share few words)
-        hits += [r[0] for r in await _rows(db, "SELECT DISTINCT proposal_id FROM citations WHERE statute_id IN ({marks}) LIMIT 1000", cited)]
+    # Proposals citing the same statutes are candidates too (a short draft may share few words) — for statutes
+    # few asks cite: one cited everywhere (番号利用法 in a corpus about it) would make every proposal a candidate.
+    cited = [t[len(STATUTE_MARK) :] for t in weights if t.startswith(STATUTE_MARK) and df[t] <= COMMON_SHARE * n]
+    if cited:
+        sql = f"SELECT DISTINCT proposal_id FROM citations WHERE statute_id IN ({{marks}}) LIMIT {CANDIDATES}"
+        hits += [r[0] for r in await _rows(db, sql, cited)]
     candidates = list(dict.fromkeys(hits))
     stored = {r[0]: unpack(r[1]) for r in await _rows(db, "SELECT proposal_id, terms FROM similar_terms WHERE proposal_id IN ({marks})", candidates)}
     scored = sorted(((cosine(weights, terms, df, n), pid) for pid, terms in stored.items()), key=lambda sp: (-sp[0], sp[1]))
