@@ -13,11 +13,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 import yaml
 from datasette.app import Datasette
 from datasette.database import Database
 
+from kb.files.parse import parse_file
 from kb.pipeline import build
+from kb.similar.step import store_terms
 from kb.similar.check import DraftTooLong, check_draft
 from kb.similar.model import neighbours
 from kb.similar.terms import content_bigrams, content_runs, earlier_mentions, fold, pack, term_counts, unpack, words_in
@@ -101,32 +104,38 @@ def _similar_tables(db: Path) -> dict[str, list[tuple]]:
     return {t: sorted(rows(db, f"select * from {t}")) for t in ("similar_terms", "similar_df", "similar_proposals", "reproposals")}
 
 
-def test_incremental_build_gives_the_full_build_lists_after_an_edit_of_the_ask(tmp_path: Path) -> None:
+def _edited_and_rebuilt(tmp_path: Path, file: str, old: str, new: str) -> tuple[Path, dict[str, list[tuple]]]:
+    """Build a copy of the corpus, replace `old` by `new` in one file, build again (incrementally).
+
+    Returns the database and its similar tables as they were before the edit."""
     corpus = tmp_path / "proposals"
     shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("README.md"))
     db = tmp_path / "kb.db"
     build(db, [corpus])
     before = _similar_tables(db)
-    edited = corpus / "2022" / "0012.md"
-    edited.write_text(edited.read_text(encoding="utf-8").replace("保守の費用", "保守の費用と農地転用の事務"), encoding="utf-8")
+    edited = corpus / file
+    edited.write_text(edited.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     assert build(db, [corpus]).mode == "incremental"
+    return db, before
+
+
+def test_incremental_build_gives_the_full_build_lists_after_an_edit_of_the_ask(tmp_path: Path) -> None:
+    db, before = _edited_and_rebuilt(tmp_path, "2022/0012.md", "保守の費用", "保守の費用と農地転用の事務")
     fresh = tmp_path / "fresh.db"
-    build(fresh, [corpus])
+    build(fresh, [tmp_path / "proposals"])
     after = _similar_tables(db)
     assert after == _similar_tables(fresh)
     assert after["similar_terms"] != before["similar_terms"]
 
 
 def test_an_edit_outside_the_ask_leaves_the_lists_alone(tmp_path: Path) -> None:
-    corpus = tmp_path / "proposals"
-    shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("README.md"))
-    db = tmp_path / "kb.db"
-    build(db, [corpus])
-    before = _similar_tables(db)
-    edited = corpus / "2021" / "0031.md"
-    edited.write_text(edited.read_text(encoding="utf-8").replace("運用上の工夫により", "運用上の工夫で"), encoding="utf-8")
-    assert build(db, [corpus]).mode == "incremental"
+    db, before = _edited_and_rebuilt(tmp_path, "2021/0031.md", "運用上の工夫により", "運用上の工夫で")
     assert _similar_tables(db) == before
+    # What decides that nothing is re-derived: the stored terms of an edited answer compare equal.
+    edited = parse_file(tmp_path / "proposals" / "2021" / "0031.md")
+    assert store_terms(sqlite_utils.Database(db), [edited]) is False
+    asked = edited.model_copy(update={"title": edited.title + "と農地転用"})
+    assert store_terms(sqlite_utils.Database(db), [asked]) is True
 
 
 def _draft(path: Path) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""似た提案 and 再提案の経過 on the proposal page, served for real (site/plugins/similar.py).
+"""似た提案 and 再提案の経過 on the proposal page, served for real (site/plugins/sheet.py).
 
 Corpus: tests/fixtures/similar/ — the two real 令和6年 proposals, two synthetic earlier rounds of
 2024-0071 (2022-0012 names 2021-0031 in its text) and an unrelated synthetic proposal.

@@ -20,11 +20,12 @@ from kb.core.models import Proposal
 from kb.core.vocab import SectionKey
 from kb.db.parallel import map_items
 from kb.db.schema import Step
-from kb.similar.model import TOP, Neighbour, neighbours
 from kb.similar.terms import ask_text, earlier_mentions, pack, term_counts, unpack
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from kb.similar.model import Neighbour
 
 TERMS_TABLE = "similar_terms"
 DF_TABLE = "similar_df"  # term → how many proposals ask with it (weights for 提案前チェック)
@@ -91,7 +92,7 @@ def _create(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS [idx_{REPROPOSALS_TABLE}_earlier_id] ON [{REPROPOSALS_TABLE}] (earlier_id)")
 
 
-def _store_terms(db: sqlite_utils.Database, proposals: list[Proposal]) -> bool:
+def store_terms(db: sqlite_utils.Database, proposals: list[Proposal]) -> bool:
     """Write the proposals' terms rows; drop rows of deleted proposals. True when anything changed."""
     ids = [p.id for p in proposals]
     cited = _cited(db, ids)
@@ -137,9 +138,11 @@ def _earlier(
 
 def derive(db: sqlite_utils.Database) -> None:
     """Rewrite `similar_proposals` and `reproposals` from `similar_terms` (rows in id order: year, then number)."""
+    from kb.similar.model import neighbours  # numpy: loaded by the builds that need it, not by every `kb` command
+
     columns = ["proposal_id", "year", "terms", "proponents", "ministries", "mentions"]
     rows = [dict(zip(columns, r, strict=True)) for r in db.execute(f"SELECT {', '.join(columns)} FROM [{TERMS_TABLE}] ORDER BY proposal_id")]
-    lists, df = neighbours([unpack(r["terms"]) for r in rows], top=TOP)
+    lists, df = neighbours([unpack(r["terms"]) for r in rows])
     ids = [r["proposal_id"] for r in rows]
     index = {(r["year"], int(r["proposal_id"].split("-")[1])): i for i, r in enumerate(rows)}
     similar = [
@@ -165,7 +168,7 @@ def derive(db: sqlite_utils.Database) -> None:
 def write_similar_tables(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
     """Full build: every proposal; incremental: the new and changed ones (deleted ones are found here)."""
     _create(db)
-    if _store_terms(db, proposals) or not db[SIMILAR_TABLE].count:
+    if store_terms(db, proposals) or not db[SIMILAR_TABLE].count:
         derive(db)
 
 
