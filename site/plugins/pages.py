@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -103,6 +105,28 @@ async def _front_page(datasette: Datasette) -> dict[str, Any]:
     }
 
 
+# The data's as-of line of every page's footer, per site and database file (its mtime): one scan per build.
+_AS_OF: WeakKeyDictionary[Datasette, tuple[int, dict[str, Any]]] = WeakKeyDictionary()
+AS_OF_SQL = "select max(decision_date) as decided, max(year) as year, count(*) as n from proposals"
+
+
+async def data_as_of(datasette: Datasette) -> dict[str, Any]:
+    """The newest 閣議決定 date and year in the data, and the number of proposals (for the footer)."""
+    db = datasette.get_database(DB_NAME)
+    try:
+        stamp = os.stat(db.path).st_mtime_ns if db.path else 0
+    except OSError:
+        stamp = 0
+    cached = _AS_OF.get(datasette)
+    if cached is None or cached[0] != stamp:
+        try:
+            row = dict((await db.execute(AS_OF_SQL)).first())
+        except sqlite3.OperationalError:
+            row = {}
+        cached = _AS_OF[datasette] = (stamp, row)
+    return cached[1]
+
+
 @hookimpl
 def extra_template_vars(
     template: str, database: str | None, table: str | None, view_name: str, request: Request | None, datasette: Datasette
@@ -112,6 +136,7 @@ def extra_template_vars(
             "kb_urls": SiteUrls(datasette),
             "kb_label": _labeller(datasette),
             "kb_crumb": _crumb_namer(datasette),
+            "kb_as_of": await data_as_of(datasette),
         }
         if template == "index.html":
             found.update(await _front_page(datasette))
