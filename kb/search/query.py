@@ -16,8 +16,26 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kb.core.vocab import SECTION_ORDER
-from kb.db.schema import FTS_TABLE, SNIPPET_OFFSETS_TABLE
+from kb.core.vocab import SECTION_ORDER, year_to_era
+from kb.db.schema import (
+    FACET_COUNTS_TABLE,
+    FACET_VALUES_TABLE,
+    FTS_TABLE,
+    SNIPPET_OFFSETS_TABLE,
+)
+from kb.search.filters import (
+    ARRAY_FACETS,
+    COLUMN_FACETS,
+    FACET_BY_PARAM,
+    FACETS,
+    Filters,
+    adding,
+    chip_label,
+    query_words,
+    removing,
+    search_url,
+    where_sql,
+)
 from kb.search.foldmap import Folded
 from kb.search.snippets import Part, Snippet, best_snippet, highlight, plain_snippet
 from kb.search.textnorm import fts_query, name_key
@@ -34,14 +52,20 @@ _COLUMNS = f"""p.id, p.title, p.year, p.era, p.number, p.category, p.policy_fiel
   {_OPINIONS_TEXT} as opinions_text"""
 _FOLD_EDITS = f"(select f.edits from {SNIPPET_OFFSETS_TABLE} f where f.proposal_id = p.id) as fold_edits"
 _BM25 = f"bm25({FTS_TABLE}, {', '.join(map(str, BM25_WEIGHTS))})"
-RANKED_SQL = f"""
-select {_COLUMNS}, {_FOLD_EDITS}, {_BM25} as score
+
+
+def ranked_sql(where: str = "1", folded: bool = True) -> str:
+    """One page of the text hits that pass the filters `where` (on `p`), best bm25 first."""
+    return f"""
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, {_BM25} as score
 from {FTS_TABLE} join proposals p on p.rowid = {FTS_TABLE}.rowid
-where {FTS_TABLE} match escape_fts(:q)
+where {FTS_TABLE} match escape_fts(:q) and {where}
 order by score, p.id
 limit :limit offset :offset
 """
-COUNT_SQL = f"select count(*) from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)"
+
+
+RANKED_SQL = ranked_sql()
 # A query that is the name of a law (its title, short name or an alias such as マイナンバー法) also
 # finds the proposals that cite the law under any name: text hits first (bm25), then the others.
 STATUTE_NAMES_SQL = """
@@ -52,22 +76,99 @@ _MATCHED = f"""
 select rowid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)
 """
 _CITING = "select distinct p.rowid from citations c join proposals p on p.id = c.proposal_id where c.statute_id in (select value from json_each(:ids))"
-EXPANDED_SQL = f"""
+
+
+def expanded_sql(where: str = "1", folded: bool = True) -> str:
+    """`ranked_sql` for a query naming a law: the text hits, then the proposals citing the law."""
+    return f"""
 with matched as ({_MATCHED}), citing as ({_CITING})
-select {_COLUMNS}, {_FOLD_EDITS}, m.score as score,
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, m.score as score,
   (select json_group_array(quote) from (select distinct c.quote from citations c
      where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)) limit 3)) as cited_as
 from proposals p left join matched m on m.rowid = p.rowid
-where p.rowid in (select rowid from matched union select rowid from citing)
+where p.rowid in (select rowid from matched union select rowid from citing) and {where}
 order by m.score is null, m.score, p.id
 limit :limit offset :offset
 """
-EXPANDED_COUNT_SQL = f"""
-with matched as ({_MATCHED}), citing as ({_CITING})
-select count(*) from (select rowid from matched union select rowid from citing)
-"""
-# The same for a database built before `snippet_offsets` existed (snippets then normalise per request).
-UNFOLDED_SQL = {sql: sql.replace(_FOLD_EDITS, "null as fold_edits") for sql in (RANKED_SQL, EXPANDED_SQL)}
+
+
+EXPANDED_SQL = expanded_sql()
+
+
+def _matching(expanded: bool, where: str) -> tuple[str, str]:
+    """(CTEs, select of rowids) of the proposals a search finds — text hits, and the ones citing a law
+    the query names — that pass the filters `where` (on `p.rowid`)."""
+    if expanded:
+        return (
+            f"matched as (select rowid from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)), citing as ({_CITING})",
+            (
+                "select rid from (select rowid as rid from matched union select rowid from citing)"
+                f" where {where.replace('+p.rowid in (', '+rid in (')}"
+            ),
+        )
+    where = where.replace("+p.rowid in (", f"+{FTS_TABLE}.rowid in (")
+    return "", f"select rowid as rid from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q) and {where}"
+
+
+def count_sql(expanded: bool, where: str) -> str:
+    ctes, select = _matching(expanded, where)
+    return (f"with {ctes} " if ctes else "") + f"select count(*) from ({select})"
+
+
+_LABELS = {
+    "category": "(select c.label from categories c where c.id = category)",
+    "policy_field": "(select f.name from policy_fields f where f.id = policy_field)",
+}
+
+
+def facets_sql(expanded: bool, where: str, stored_arrays: bool = True) -> str:
+    """(facet, value, count, label) of every facet of the matching proposals, and ('', null, total, null).
+
+    One statement, and no row of `proposals` read: the matching rowids are found once (a materialised
+    CTE), each column facet scans that column's index (value, rowid) keeping the matching rowids, and the
+    array facets scan `facet_values` keeping the matching ids (from the primary key's index) — or,
+    without that table, read the JSON items of the matching rows.
+    """
+    ctes, select = _matching(expanded, where)
+    head = f"with {ctes + ', ' if ctes else ''}m as materialized ({select})"
+    arms = ["select '' as facet, null as value, count(*) as n, null as label from m"]
+    arms += [
+        f"select '{c}', [{c}], count(*), {_LABELS.get(c, 'null')} from proposals"
+        f" where +rowid in (select rid from m) and [{c}] is not null group by [{c}]"
+        for c in COLUMN_FACETS
+    ]
+    arrays = ", ".join(f"'{c}'" for c in ARRAY_FACETS)
+    if stored_arrays:
+        # Most of the table found (a one-character query): the whole table's counts (`facet_counts`) less
+        # those of the few proposals not found. Each arm runs only when its constant condition holds.
+        head += (
+            ", big as materialized (select count(*) * 2 > (select count(*) from proposals) as yes from m)"
+            ", ids as materialized (select id from proposals where +rowid in (select rid from m)"
+            " and not (select yes from big))"
+            ", rest as materialized (select id from proposals where +rowid not in (select rid from m)"
+            " and (select yes from big))"
+        )
+        arms.append(
+            f"select f.facet, f.value, count(*), null from [{FACET_VALUES_TABLE}] f"
+            f" where not (select yes from big) and f.facet in ({arrays}) and +f.proposal_id in (select id from ids)"
+            " group by f.facet, f.value"
+        )
+        arms.append(
+            f"select c.facet, c.value, c.count - coalesce(x.n, 0), null from [{FACET_COUNTS_TABLE}] c"
+            f" left join (select f.facet, f.value, count(*) as n from [{FACET_VALUES_TABLE}] f"
+            f" where f.facet in ({arrays}) and +f.proposal_id in (select id from rest) group by f.facet, f.value) x"
+            " on x.facet = c.facet and x.value = c.value"
+            f" where (select yes from big) and c.table_name = 'proposals' and c.facet in ({arrays})"
+        )
+    else:
+        arms += [
+            f"select '{c}', j.value, count(distinct p.id), null from proposals p, json_each(p.[{c}]) j"
+            f" where p.rowid in (select rid from m) and json_type(p.[{c}]) = 'array' group by j.value"
+            for c in ARRAY_FACETS
+        ]
+    return head + " " + " union all ".join(arms)
+
+
 # Where a snippet may come from, in sheet order; labels are the sheet's headings.
 SNIPPET_FIELDS: list[tuple[str, str]] = [(k.value, k.column) for k in SECTION_ORDER] + [("意見", "opinions_text")]
 
@@ -101,6 +202,44 @@ class NamedStatute:
     title: str
 
 
+FACET_SHOWN = 10  # values of a facet listed before 「もっと見る」
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    url: str  # the search with this value added to the filters, or taken off when selected
+    selected: bool = False
+
+
+@dataclass
+class FacetGroup:
+    param: str
+    label: str
+    values: list[FacetValue]
+
+    @property
+    def shown(self) -> list[FacetValue]:
+        return self.values[:FACET_SHOWN]
+
+    @property
+    def more(self) -> list[FacetValue]:
+        return self.values[FACET_SHOWN:]
+
+
+@dataclass
+class ActiveFilter:
+    """A filter in force, shown as a chip that removes it (「× 2023年」)."""
+
+    param: str
+    value: str
+    label: str
+    remove_url: str
+    count_without: int | None = None  # results without this filter (counted only when none are found)
+
+
 @dataclass
 class SearchPage:
     query: str
@@ -108,6 +247,11 @@ class SearchPage:
     total: int = 0
     hits: list[Hit] = field(default_factory=list)
     statutes: list[NamedStatute] = field(default_factory=list)
+    filters: list[ActiveFilter] = field(default_factory=list)
+    facets: list[FacetGroup] = field(default_factory=list)
+    words: list[tuple[str, str]] = field(default_factory=list)  # (word, URL) of a query of several words
+    base: str = "/search"
+    filter_pairs: Filters = ()
 
     @property
     def start(self) -> int:
@@ -117,6 +261,14 @@ class SearchPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // PER_PAGE))
+
+    def page_url(self, page: int) -> str:
+        return search_url(self.base, self.query, self.filter_pairs, page)
+
+    @property
+    def clear_url(self) -> str:
+        """The same query without any filter."""
+        return search_url(self.base, self.query)
 
 
 def hit_from_row(row: dict[str, Any], query: str) -> Hit:
@@ -146,32 +298,139 @@ def hit_from_row(row: dict[str, Any], query: str) -> Hit:
     )
 
 
-async def ranked_search(db: Database, query: str, page: int = 1) -> SearchPage:
-    """One page of results, best bm25 first; an empty query returns an empty page."""
+async def ranked_search(
+    db: Database,
+    query: str,
+    page: int = 1,
+    filters: Filters = (),
+    base: str = "/search",
+) -> SearchPage:
+    """One page of results that pass the filters, best bm25 first, with the facets of every result.
+
+    An empty query returns an empty page (its filters are kept, to search within them).
+    """
     query = query.strip()
-    result = SearchPage(query=query, page=max(1, page))
+    result = SearchPage(query=query, page=max(1, page), base=base, filter_pairs=filters)
+    result.filters = [
+        ActiveFilter(p, v, chip_label(p, v), search_url(base, query, removing(filters, p, v))) for p, v in filters
+    ]
     if not query:
         return result
     result.statutes = await named_statutes(db, query)
-    params: dict[str, Any] = {"q": query, "limit": PER_PAGE, "offset": (result.page - 1) * PER_PAGE}
-    if result.statutes:
+    expanded = bool(result.statutes)
+    params: dict[str, Any] = {
+        "q": query,
+        "limit": PER_PAGE,
+        "offset": (result.page - 1) * PER_PAGE,
+    }
+    if expanded:
         params["ids"] = json.dumps([s.id for s in result.statutes])
-        result.total = (await db.execute(EXPANDED_COUNT_SQL, params)).first()[0]
-        rows = await _hits(db, EXPANDED_SQL, params)
-    else:
-        result.total = (await db.execute(COUNT_SQL, params)).first()[0]
-        rows = await _hits(db, RANKED_SQL, params)
-    result.hits = [hit_from_row(dict(r), query) for r in rows]
+    stored = True
+    where, filter_params = where_sql(filters)
+    params.update(filter_params)
+    try:
+        rows = await db.execute(facets_sql(expanded, where), params)
+    except sqlite3.OperationalError as exc:  # a database built without `facet_values` and `facet_counts`
+        if FACET_VALUES_TABLE not in str(exc) and FACET_COUNTS_TABLE not in str(exc):
+            raise
+        stored = False
+        where, filter_params = where_sql(filters, stored_arrays=False)
+        params.update(filter_params)
+        rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
+    result.total = _read_facets(result, [tuple(r) for r in rows])
+    hits = await _hits(
+        db,
+        expanded_sql(where) if expanded else ranked_sql(where),
+        params,
+        expanded,
+        where,
+    )
+    result.hits = [hit_from_row(dict(r), query) for r in hits]
+    if not result.total:
+        await _suggest(db, result, params, expanded, stored)
     return result
 
 
-async def _hits(db: Database, sql: str, params: dict[str, Any]) -> Any:
+def _read_facets(result: SearchPage, rows: list[tuple[Any, ...]]) -> int:
+    """`result.facets` from the rows of `facets_sql`; returns the total."""
+    total = 0
+    found: dict[str, list[tuple[Any, int, Any]]] = {}
+    for facet, value, count, label in rows:
+        if facet == "":
+            total = count
+        elif value is not None and count > 0:
+            found.setdefault(facet, []).append((value, count, label))
+    labels: dict[tuple[str, str], str] = {}
+    for spec in FACETS:
+        values = found.get(spec.param, [])
+        if spec.by_year:
+            values.sort(key=lambda v: -int(v[0]))
+        else:
+            values.sort(key=lambda v: (-v[1], str(v[0])))
+        group = FacetGroup(spec.param, spec.label, [])
+        for value, count, label in values:
+            text = str(value)
+            if spec.by_year:
+                label = _era(int(value))
+            shown = f"{text}年（{label}）" if spec.by_year and label else str(label or text)
+            labels[(spec.param, text)] = str(label or text)
+            selected = (spec.param, text) in result.filter_pairs
+            changed = (removing if selected else adding)(result.filter_pairs, spec.param, text)
+            group.values.append(
+                FacetValue(
+                    text,
+                    shown,
+                    count,
+                    search_url(result.base, result.query, changed),
+                    selected,
+                )
+            )
+        if group.values:
+            result.facets.append(group)
+    for active in result.filters:
+        if not FACET_BY_PARAM[active.param].by_year and (active.param, active.value) in labels:
+            active.label = chip_label(active.param, active.value, labels[(active.param, active.value)])
+    return total
+
+
+def _era(year: int) -> str | None:
+    try:
+        return year_to_era(year)
+    except ValueError:
+        return None
+
+
+async def _suggest(
+    db: Database,
+    result: SearchPage,
+    params: dict[str, Any],
+    expanded: bool,
+    stored: bool,
+) -> None:
+    """What to try when nothing is found: each word alone, each filter taken off (with its count)."""
+    words = query_words(result.query)
+    if len(words) > 1:
+        result.words = [(w, search_url(result.base, w, result.filter_pairs)) for w in words]
+    for active in result.filters:
+        others = removing(result.filter_pairs, active.param, active.value)
+        where, filter_params = where_sql(others, stored)
+        base = {k: v for k, v in params.items() if not k.startswith("kb_f")}
+        active.count_without = (await db.execute(count_sql(expanded, where), {**base, **filter_params})).first()[0]
+
+
+async def _hits(
+    db: Database,
+    sql: str,
+    params: dict[str, Any],
+    expanded: bool = False,
+    where: str = "1",
+) -> Any:
     try:
         return await db.execute(sql, params)
     except sqlite3.OperationalError as exc:
         if SNIPPET_OFFSETS_TABLE not in str(exc):
             raise
-        return await db.execute(UNFOLDED_SQL[sql], params)
+        return await db.execute((expanded_sql if expanded else ranked_sql)(where, folded=False), params)
 
 
 async def named_statutes(db: Database, query: str) -> list[NamedStatute]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
 
 from kb.db.schema import DB_NAME
+from kb.search.filters import parse_filters, table_pairs
 from kb.search.query import ranked_search, register_functions
 
 
@@ -28,11 +30,23 @@ def _page_number(value: str | None) -> int:
 
 
 async def search_view(datasette: Datasette, request: Request) -> Response:
-    """/search?q=…: results ranked by bm25, snippets from the original text."""
+    """/search?q=…&year=2023&ministries=総務省: results ranked by bm25, snippets from the original text,
+    facets of every result and the filters in force (kb.search.filters)."""
+    filters = parse_filters(parse_qsl(request.query_string))  # in the URL's order: chips as they were added
     result = await ranked_search(
-        datasette.get_database(DB_NAME), request.args.get("q", ""), _page_number(request.args.get("page"))
+        datasette.get_database(DB_NAME),
+        request.args.get("q", ""),
+        _page_number(request.args.get("page")),
+        filters,
+        base=datasette.urls.path("/search"),
     )
-    context = {"result": result, "database": DB_NAME, "metadata": datasette.metadata()}
+    context = {
+        "result": result,
+        "database": DB_NAME,
+        "metadata": datasette.metadata(),
+        "table_pairs": table_pairs(filters),
+        "prior_art_url": datasette.urls.path("/-/prior-art"),
+    }
     html = await datasette.render_template("search.html", context, request=request)
     return Response.html(html)
 
