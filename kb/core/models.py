@@ -77,6 +77,12 @@ class Source(Strict):
     ministry: str | None = None
     title: Name
     url: str | None = None
+    # Provenance written by `kb harvest` (docs/harvest.md): where the file was linked from, the
+    # link's own text, when it was fetched and its SHA-256, so a re-run can tell a changed file.
+    page: str | None = None
+    link_text: str | None = None
+    retrieved: dt.date | None = None
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class Decision(Strict):

@@ -99,6 +99,10 @@ def source_rows(proposal: Proposal) -> list[dict[str, Any]]:
             "ministry": source.ministry,
             "title": source.title,
             "url": source.url,
+            "page": source.page,
+            "link_text": source.link_text,
+            "retrieved": source.retrieved.isoformat() if source.retrieved else None,
+            "sha256": source.sha256,
         }
         for position, source in enumerate(proposal.sources, start=1)
     ]

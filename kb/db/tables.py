@@ -76,7 +76,19 @@ def create_core_tables(db: sqlite_utils.Database) -> None:
         foreign_keys=[("proposal_id", "proposals", "id"), ("ministry_id", "ministries", "id")],
     )
     db.table("sources").create(
-        {"id": int, "proposal_id": str, "position": int, "stage": str, "ministry": str, "title": str, "url": str},
+        {
+            "id": int,
+            "proposal_id": str,
+            "position": int,
+            "stage": str,
+            "ministry": str,
+            "title": str,
+            "url": str,
+            "page": str,
+            "link_text": str,
+            "retrieved": str,
+            "sha256": str,
+        },
         pk="id",
         not_null={"proposal_id", "stage", "title"},
         foreign_keys=[("proposal_id", "proposals", "id"), ("stage", "stages", "id"), ("ministry", "ministries", "id")],
