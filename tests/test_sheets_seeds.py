@@ -175,12 +175,11 @@ def test_seed_front_matter_values(path, front, sections, opinions, ministry):
     assert proposal.decision is not None
     assert proposal.decision.date == dt.date(2024, 12, 24)
     assert proposal.decision.outcome is Outcome.NOT_IN_DECISION
-    assert [s.model_dump() for s in proposal.sources] == [
+    assert [s.model_dump(exclude_none=True) for s in proposal.sources] == [
         {
             "stage": Stage.FINAL,
             "ministry": ministry,
             "title": f"令和6年 地方分権改革に関する提案募集 提案事項 {ministry} 最終的な調整結果",
-            "url": None,
         }
     ]
     assert sheet.missing == []
