@@ -32,7 +32,7 @@ check: $(STAMP)
 test: $(STAMP) check
 	$(BIN)/cog --check docs/schema.md docs/format.md
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 clean:
 	rm -rf $(VENV) kb.db
