@@ -271,12 +271,12 @@ def cite(
 
 @app.command("import")
 def import_sheets(
-    paths: Annotated[list[Path], typer.Argument(help="個票のテキストまたは PDF（複数可。1ファイルに複数の個票も可）")],
+    paths: Annotated[list[Path], typer.Argument(help="個票のテキストまたは PDF、提案募集方式データベースの xlsx（複数可。1ファイルに複数の個票も可）")],
     out: Annotated[Path, typer.Option("--out", help="提案フォルダ")] = DEFAULT_DIR,
     force: Annotated[bool, typer.Option("--force", help="ファイルと個票で内容が違う箇所を個票の内容で上書きする")] = False,
     source_url: SourceUrlOption = None,
 ) -> None:
-    """内閣府の個票（テキスト・PDF）を提案ファイルにする。既存のファイルには新しい節と出典を足す。"""
+    """内閣府の個票（テキスト・PDF）とデータベース（xlsx）を提案ファイルにする。既存のファイルには新しい節と出典を足す（xlsx は足りない所だけ）。"""
     if source_url and len(paths) != 1:
         _err("--source-url は入力ファイルが1つのときだけ使えます")
         raise typer.Exit(2)
@@ -300,6 +300,35 @@ def import_sheets(
         if change.kept:
             typer.echo(f"編集を残しました: {change.path}: {'、'.join(change.kept)}（個票の内容にするなら --force）")
     _print_check_problems(report.check_problems)
+
+
+@app.command()
+def harvest(
+    years: Annotated[Optional[list[int]], typer.Argument(metavar="[YEAR…]", help="西暦年（省略: すべての年）")] = None,
+    base: Annotated[str, typer.Option("--base", help="提案募集のページの URL（テストやミラーでは別の URL）")] = (
+        "https://www.cao.go.jp/bunken-suishin/teianbosyu/"
+    ),
+    out: Annotated[Path, typer.Option("--out", help="提案フォルダ")] = DEFAULT_DIR,
+    cache: Annotated[Path, typer.Option("--cache", help="取得したページとファイルのキャッシュ")] = Path(".kb-cache/harvest"),
+    delay: Annotated[float, typer.Option("--delay", help="リクエストの間隔（秒、1 以上。127.0.0.1 だけは 0 可）")] = 1.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="1リクエストの待ち時間の上限（秒）")] = 30.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="タイムアウト・5xx のときの再試行回数")] = 3,
+    max_file_mb: Annotated[int, typer.Option("--max-file-mb", min=1, help="1ファイルの大きさの上限（MB）")] = 100,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="ページだけ読み、取得するファイルを表示する")] = False,
+    log: Annotated[Optional[Path], typer.Option("--log", help="見つけたリンクをすべて JSONL で書き出す")] = None,
+) -> None:
+    """公式サイトの提案募集のページをたどり、個票を取得して提案ファイルに取り込む（変わったものだけ）。"""
+    try:
+        summary = pipeline.harvest(
+            years or [], base=base, out=out, cache=cache, delay=delay, timeout=timeout, retries=retries,
+            max_file_mb=max_file_mb, dry_run=dry_run, log=log, progress=True,
+        )  # fmt: skip
+    except ValueError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    typer.echo(summary.render())
+    if not summary.ok:
+        raise typer.Exit(1)
 
 
 _MAIN_PID = os.getpid()

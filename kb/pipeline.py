@@ -35,6 +35,7 @@ from kb.statutes.registry import Registry, load_registry, registry_path
 from kb.statutes.report import StatuteReport, statute_report
 
 if TYPE_CHECKING:
+    from kb.harvest.run import Summary as HarvestSummary
     from kb.importer.merge import ImportReport
     from kb.statutes.update import LawListUpdate
 
@@ -156,6 +157,39 @@ def new_from_sheet(
     return report
 
 
+def harvest(
+    years: Sequence[int],
+    *,
+    base: str,
+    out: Path,
+    cache: Path,
+    delay: float,
+    timeout: float,
+    retries: int,
+    max_file_mb: int,
+    dry_run: bool = False,
+    log: Path | None = None,
+    progress: bool = False,
+) -> HarvestSummary:
+    """`kb harvest`: the official site's sheets into proposal files (docs/harvest.md).
+
+    ValueError (Japanese) for a delay under the polite minimum. Loaded here: httpx and rich are
+    for this command only.
+    """
+    from kb.harvest.fetch import Settings
+    from kb.harvest.run import Options
+    from kb.harvest.run import harvest as run_harvest
+
+    settings = Settings(delay=delay, timeout=timeout, retries=retries, max_file_bytes=max_file_mb << 20)
+    options = Options(base=base, out=out, cache=cache, years=tuple(years), dry_run=dry_run, log=log, settings=settings)
+    if not progress:
+        return run_harvest(options)
+    from kb.harvest.progress import RichEvents
+
+    with RichEvents() as events:
+        return run_harvest(options, events)
+
+
 def statute_registry() -> Registry:
     """The statute registry; ProblemError with every problem of its file."""
     return load_registry()
@@ -195,6 +229,7 @@ __all__ = [
     "check",
     "cite",
     "fmt",
+    "harvest",
     "import_",
     "new_from_sheet",
     "statute_registry",

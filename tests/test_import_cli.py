@@ -92,6 +92,24 @@ def test_later_stage_adds_its_sections_and_source(tmp_path):
     assert merged.model_copy(update={"sources": direct.sources}) == direct
 
 
+def test_a_later_stage_differing_only_in_a_page_break_is_not_a_conflict(tmp_path):
+    """Reported by the harvest tests: the same paragraph broken across pages in one stage's PDF
+    (「…除く。)」 / 「など、…」) and not in the next stage's made every later sheet a conflict."""
+    out = tmp_path / "proposals"
+    early = first_answer_sheet(tmp_path)
+    text = early.read_text(encoding="utf-8")
+    assert "(独自利用事務を除く。)など" in text
+    early.write_text(text.replace("(独自利用事務を除く。)など", "(独自利用事務を除く。)\n\nなど"), encoding="utf-8")
+    assert kb_import(early, "--out", out).exit_code == 0
+    before = (out / "2024/0071.md").read_text(encoding="utf-8")
+    result = kb_import(PLAIN_0071, "--out", out)
+    assert result.exit_code == 0, result.output
+    after = (out / "2024/0071.md").read_text(encoding="utf-8")
+    assert "ファイルと個票で内容が違います" not in result.output
+    assert "(独自利用事務を除く。)\n\nなど" in after  # the file's text is kept as it is
+    assert SectionKey.SECOND_ANSWER.value in after and after != before
+
+
 def test_editor_change_survives_reimport_of_the_same_sheet(tmp_path):
     out = tmp_path / "proposals"
     kb_import(PLAIN_0071, "--out", out)

@@ -249,3 +249,35 @@ def test_values_in_table_cells_beside_their_labels_read_the_same(seed, request):
     shaped = values_beside_labels(text)
     assert "提案団体\t宮城県、" in shaped
     assert only(shaped) == only(text)
+
+
+def _final_sheet_up_to(plain: str, last_label: str, number: int) -> str:
+    """Seed sheet 71 as a 提案-stage sheet ending with `last_label`'s text, as sheet `number` (synthetic variant)."""
+    head, rest = plain.split(last_label, 1)
+    text = head + last_label + rest.split("\n\n", 2)[0] + "\n\n" + rest.split("\n\n", 2)[1]
+    text = text.replace("デジタル庁 最終的な調整結果", "デジタル庁（内閣府と関係府省との間で調整を行う提案）")
+    return text.replace("整理番号\t71\n(管理番号\t71)", f"整理番号\t{number}\n(管理番号\t{number})")
+
+
+def test_same_last_section_text_ending_two_pages_is_not_page_furniture(plain_0071: str) -> None:
+    """Reported by the harvest tests: a bundle whose sheets all end with the same law (根拠法令等) beside the
+    page number lost that section as a running footer, and every sheet came out 「途中で切れています」."""
+    sheets = [_final_sheet_up_to(plain_0071, "根拠法令等", n) for n in (71, 72)]
+    text = f"{sheets[0]}\n\n- 1 -\n\f{sheets[1]}\n\n- 2 -\n"
+    result = read_sheets(text)
+    assert [s.proposal.id for s in result.sheets] == ["2024-0071", "2024-0072"]
+    for sheet in result.sheets:
+        assert sheet.missing == []
+        assert sheet.proposal.sections[SectionKey.STATUTES].startswith("行政手続における特定の個人を識別するための番号の利用等に関する法律")
+
+
+def test_section_whose_label_ends_a_page_keeps_its_text_from_the_next_page(plain_0071: str) -> None:
+    """Reported by the harvest tests: a label at the foot of a page, its text at the top of the next."""
+    sheet = _final_sheet_up_to(plain_0071, "根拠法令等", 71)
+    label_at = sheet.rindex("根拠法令等")
+    body = sheet[label_at + len("根拠法令等") :].strip()
+    other = _final_sheet_up_to(plain_0071, "根拠法令等", 72)
+    text = f"{sheet[:label_at]}根拠法令等\n\n- 1 -\n\f{body}\n\n- 2 -\n\f{other}\n\n- 3 -\n"
+    result = read_sheets(text)
+    first = result.sheets[0]
+    assert first.missing == [] and first.proposal.sections[SectionKey.STATUTES] == result.sheets[1].proposal.sections[SectionKey.STATUTES]

@@ -149,6 +149,27 @@ class Proposal(Strict):
         return self
 
 
+# Title of a source that is a row of the Cabinet Office's xlsx database, not a published sheet
+# (kb/importer/xlsx.py writes it): such a row holds some columns of a proposal, not a stage's sheet.
+DATABASE_SOURCE_PREFIX = "提案募集方式データベース"
+
+
+def is_database_source(source: Source) -> bool:
+    return source.title.startswith(DATABASE_SOURCE_PREFIX)
+
+
+def sheet_stage(proposal: Proposal) -> Stage | None:
+    """The furthest stage whose sheet was seen, when part of the file came from the xlsx database.
+
+    None when no database row went into the file (then every section of `latest_stage` is expected),
+    or when only database rows did (then no stage's sheet was seen: nothing is expected).
+    """
+    if not any(is_database_source(s) for s in proposal.sources):
+        return None
+    stages = [s.stage for s in proposal.sources if not is_database_source(s)]
+    return max(stages, key=STAGE_ORDER.index) if stages else None
+
+
 def latest_stage(proposal: Proposal) -> Stage:
     """The furthest publication stage the file reflects, from its sources or else its sections."""
     stages = [s.stage for s in proposal.sources]

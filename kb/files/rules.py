@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from kb.core.models import Proposal, ProposalFile, latest_stage
+from kb.core.models import Proposal, ProposalFile, is_database_source, latest_stage, sheet_stage
 from kb.core.problems import Problem
 from kb.core.vocab import REQUIRED_SECTIONS, SECTION_ORDER, era_to_year, field_label, year_to_era
 
@@ -34,10 +34,20 @@ def era_matches_year(files: Sequence[ProposalFile]) -> list[Problem]:
 
 
 def required_sections(files: Sequence[ProposalFile]) -> list[Problem]:
-    """Sections every sheet of the file's stage prints; one that is missing was forgotten or lost."""
+    """Sections every sheet of the file's stage prints; one that is missing was forgotten or lost.
+
+    A file filled in part from the xlsx database is held only to the sheets it has seen: the
+    database's columns are not a stage's sheet, and 「—」 for unseen sections would be invented.
+    """
     problems = []
     for f in files:
-        stage = latest_stage(f.proposal)
+        if any(is_database_source(s) for s in f.proposal.sources):
+            seen = sheet_stage(f.proposal)
+            if seen is None:
+                continue
+            stage = seen
+        else:
+            stage = latest_stage(f.proposal)
         present = f.proposal.sections
         for key in REQUIRED_SECTIONS[stage]:
             if key in present or f"misspelled.{key.column}" in f.lines:  # reported as an unknown heading

@@ -25,8 +25,10 @@ from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, STAGE_ORDER, Association, S
 from kb.files.parse import parse_file, parse_text
 from kb.files.render import render
 from kb.files.store import write_atomic
+from kb.importer.fill import fill, folded
 from kb.importer.pdf import PdfError, extract_text
 from kb.importer.sheets import Sheet, read_sheets
+from kb.importer.xlsx import WORKBOOK_SUFFIXES, XlsxRow, read_workbook
 
 _MISSING = object()
 
@@ -133,6 +135,10 @@ def _from_items(items: dict[str, Any], sources: list[Source]) -> Proposal:
     return Proposal.model_validate(data)
 
 
+# Source fields `kb harvest` fills (plan_import's `provenance`): where and when the file was fetched.
+PROVENANCE = ("url", "page", "link_text", "retrieved", "sha256")
+
+
 def _source_key(s: Source) -> tuple[str, str | None, str]:
     return (s.stage.value, s.ministry, s.title)
 
@@ -155,6 +161,10 @@ def merge(
             added.append(label)
         elif before == value:
             continue
+        elif folded(before) == folded(value) and not force:
+            # the same text broken into lines or paragraphs elsewhere (another stage's PDF breaks its
+            # pages elsewhere): not a change, and the file's layout may be an editor's
+            continue
         elif force:
             merged[label] = value
             replaced.append(label)
@@ -171,6 +181,11 @@ def merge(
         if not known:
             sources.append(source)
             added.append(f"出典「{source.title}」")
+        elif source.sha256 and (source.sha256, source.retrieved) != (sources[known[0]].sha256, sources[known[0]].retrieved):
+            # `kb harvest`: the same sheet fetched again (a changed file): its provenance is the new one
+            provenance = {k: getattr(source, k) for k in PROVENANCE if getattr(source, k) is not None}
+            sources[known[0]] = sources[known[0]].model_copy(update=provenance)
+            replaced.append(f"出典「{source.title}」の取得情報")
         elif source.url and not sources[known[0]].url:
             sources[known[0]] = sources[known[0]].model_copy(update={"url": source.url})
             added.append(f"出典の URL（{source.url}）")
@@ -220,7 +235,7 @@ def _where(where: str, line: int, pages: _Pages | None) -> str:
     return f"{where}:{pages.page(line)}ページ" if pages else f"{where}:{line}"
 
 
-INPUT_SUFFIXES = (".pdf", ".txt", ".md")
+INPUT_SUFFIXES = (".pdf", ".txt", ".md", *WORKBOOK_SUFFIXES)
 
 
 def expand_inputs(inputs: Iterable[Path]) -> list[Path]:
@@ -235,16 +250,33 @@ def expand_inputs(inputs: Iterable[Path]) -> list[Path]:
 
 
 def plan_import(
-    inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None, fresh: bool = False
+    inputs: Iterable[Path],
+    out_dir: Path,
+    *,
+    force: bool = False,
+    url: str | None = None,
+    fresh: bool = False,
+    provenance: dict[str, Any] | None = None,
 ) -> ImportReport:
     """Read every input and work out every file change; writes nothing.
 
     `fresh` plans every file as new, as if `out_dir` were empty (`kb new --from`, which then
-    refuses a file that exists instead of merging into it).
+    refuses a file that exists instead of merging into it). `provenance` (PROVENANCE fields,
+    from `kb harvest`) goes into every sheet's sources, as `url` does.
     """
     report = ImportReport()
     incoming: dict[Path, list[tuple[Sheet, str]]] = {}
     for path in expand_inputs(inputs):
+        if path.suffix.lower() in WORKBOOK_SUFFIXES and path.is_file():  # the database: rows, merged after the sheets
+            book = read_workbook(path, url=url)
+            report.problems += book.problems
+            report.warnings += book.warnings
+            for row in book.rows:
+                if provenance:
+                    row.proposal.sources = [s.model_copy(update=provenance) for s in row.proposal.sources]
+                target = out_dir / relative_path(row.proposal.year, row.proposal.number)
+                incoming.setdefault(target, []).append((row, f"{display_path(path)}:{row.line}"))
+            continue
         text, is_pdf, problems = _read_input(path)
         report.problems += problems
         if text is None:
@@ -254,8 +286,9 @@ def plan_import(
         for problem in result.problems:
             report.problems.append(_located(shown, problem, pages))
         for sheet in result.sheets:
-            if url:
-                sheet.proposal.sources = [s.model_copy(update={"url": url}) for s in sheet.proposal.sources]
+            if url or provenance:
+                update = {**(provenance or {}), **({"url": url} if url else {})}
+                sheet.proposal.sources = [s.model_copy(update=update) for s in sheet.proposal.sources]
             where = _where(shown, sheet.line, pages)
             target = out_dir / relative_path(sheet.proposal.year, sheet.proposal.number)
             incoming.setdefault(target, []).append((sheet, where))
@@ -266,7 +299,7 @@ def plan_import(
             for note in sheet.notes:
                 report.warnings.append(f"{where}: 提案 {sheet.proposal.id}: {note}")
     for target, sheets in incoming.items():
-        sheets.sort(key=lambda item: STAGE_ORDER.index(item[0].stage))
+        sheets.sort(key=lambda item: (isinstance(item[0], XlsxRow), STAGE_ORDER.index(item[0].stage)))
         change = _plan_file(target, sheets, force=force, report=report, fresh=fresh)
         if change is not None:
             report.files.append(change)
@@ -311,6 +344,11 @@ def _plan_file(
             current = sheet.proposal
             change.added.append("新しい提案")
             continue
+        if isinstance(sheet, XlsxRow):  # fills what the file lacks, never overwrites (kb.importer.fill)
+            current, added, differing = fill(current, sheet.proposal)
+            change.added += added
+            report.warnings += [f"{_where_text}: 提案 {current.id}: {note}" for note in differing]
+            continue
         current, added, replaced, kept, conflicts = merge(target, current, sheet, force=force)
         change.added += added
         change.replaced += replaced
@@ -330,9 +368,16 @@ def _plan_file(
     return change
 
 
-def run_import(inputs: Iterable[Path], out_dir: Path, *, force: bool = False, url: str | None = None) -> ImportReport:
+def run_import(
+    inputs: Iterable[Path],
+    out_dir: Path,
+    *,
+    force: bool = False,
+    url: str | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> ImportReport:
     """Plan, and write every changed file only if nothing went wrong."""
-    report = plan_import(list(inputs), out_dir, force=force, url=url)
+    report = plan_import(list(inputs), out_dir, force=force, url=url, provenance=provenance)
     if report.ok:
         for change in report.files:
             if change.changed:

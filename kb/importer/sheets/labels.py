@@ -49,6 +49,9 @@ LABEL_VARIANTS: dict[Label, list[str]] = {
     Field.MINISTRIES: ["制度の所管・関係府省", "制度の所管･関係府省"],
     **{key: forms for key, forms in SECTION_VARIANTS.items()},  # re-keyed as Label: a dict's key type is invariant
 }
+# H27's vertical form prints one combined field for 支障事例 and 効果 (split by `split_h27_problems`).
+H27_PROBLEMS_LABEL = "具体的な支障事例、地域の実情を踏まえた必要性等"
+LABEL_VARIANTS[SectionKey.PROBLEMS] = [*LABEL_VARIANTS.get(SectionKey.PROBLEMS, []), H27_PROBLEMS_LABEL]
 
 
 def _char_class(ch: str) -> str:
@@ -92,6 +95,17 @@ SHEET_TITLE = re.compile(
 STAGE_WORDS = rf"(?:最終的な調整結果|最終調整結果|第{SPACE}*[12１２一二]{SPACE}*次{SPACE}*回答|提案)"
 MINISTRY_STAGE = re.compile(
     rf"\s*(?:#+{SPACE}*)?(?P<ministry>[^\s#]+?){SPACE}+(?P<stage>{STAGE_WORDS})(?=\s|$)"
+)
+# H27's sheets of the 検討要請 stage name the ministry and the 検討区分 instead of a stage:
+# 「国土交通省（内閣府と関係府省との間で調整を行う提案）」 (a stage word may follow).
+MINISTRY_GROUP = re.compile(
+    rf"\s*(?:#+{SPACE}*)?(?P<ministry>[^\s#（(]+?){SPACE}*[（(](?P<group>[^）)\n]{{2,60}}?提案){SPACE}*[）)]"
+    rf"(?:{SPACE}*(?P<stage>{STAGE_WORDS})(?=\s|$))?"
+)
+# The sub-heads inside H27's combined field: the first is the 支障事例, the second the 効果.
+# No leading spaces in the pattern: a run of them would be tried from every position (quadratic).
+H27_SUBHEAD = re.compile(
+    rf"【(?P<name>{loose('制度改正の必要性・支障事例等')}|{loose('見直しによる効果')})】"
 )
 
 # A mark or label starts after whitespace, but inside a run of spaces only at its first or second
@@ -156,12 +170,13 @@ def _starts_line(text: str, pos: int) -> bool:
     return i == 0 or text[i - 1] == "\n"
 
 
-def find_labels(text: str, start: int, end: int) -> list[Found]:
+def find_labels(text: str, start: int, end: int, *, skipped: list[Found] | None = None) -> list[Found]:
     """Body labels in text[start:end], in official order.
 
     When most labels stand on lines of their own (plain and Markdown-ish text), a label
     that does not fill its line is ordinary text (「なお、具体的な支障事例に…」). A label out
-    of order is text too: the sheet prints them in order.
+    of order is text too: the sheet prints them in order. A label that fills its line but
+    comes after a later one goes to `skipped`: the layout is not the sheet's (a scrambled table).
     """
     hits: list[tuple[Found, bool]] = []
     for m in LABEL_RE.finditer(text, start, end):
@@ -182,6 +197,8 @@ def find_labels(text: str, start: int, end: int) -> list[Found]:
             continue
         order = LABEL_ORDER.index(hit.label)
         if order <= last:
+            if skipped is not None and whole and order < last:
+                skipped.append(hit)
             continue
         found.append(hit)
         last = order

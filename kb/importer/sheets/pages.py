@@ -4,7 +4,11 @@ Pages are separated by form feeds (`\\f`, as PDF extraction writes them). A line
 furniture when it is a page number (`- 3 -`, `3 / 12`, or a bare number at the top or
 bottom of a page), or when the same line (digits aside) stands at the top or bottom of
 two or more pages, or next to a page number more than once. Sheet headings and labels
-are never furniture, even when every page starts with one.
+are never furniture, even when every page starts with one; nor is the first line after a
+label on the same page: it is that section's text, and the sheets of a ministry's bundle
+often end with the same one (the same law under 根拠法令等) beside the page number. A line
+is counted once however many page numbers it touches, so a section's text alone on a page
+(its label at the foot of the page before) is not taken for a footer.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from kb.core.vocab import is_empty_mark
-from kb.importer.sheets.labels import MINISTRY_STAGE, SHEET_TITLE, is_label_line
+from kb.importer.sheets.labels import MINISTRY_GROUP, MINISTRY_STAGE, SHEET_TITLE, is_label_line
 
 _PAGE_NUMBER_ANYWHERE = re.compile(
     r"^[ \t\u3000]*(?:[-－–—‐][ \t\u3000]*[0-9０-９]+[ \t\u3000]*[-－–—‐]|[0-9０-９]+[ \t\u3000]*[/／][ \t\u3000]*[0-9０-９]+"
@@ -38,12 +42,30 @@ class Lines:
 
 def _protected(line: str) -> bool:
     stripped = line.strip().lstrip("# ")
-    return is_empty_mark(stripped) or bool(SHEET_TITLE.search(stripped) or is_label_line(stripped) or MINISTRY_STAGE.fullmatch(stripped))
+    return is_empty_mark(stripped) or bool(SHEET_TITLE.search(stripped) or is_label_line(stripped) or MINISTRY_STAGE.fullmatch(stripped) or MINISTRY_GROUP.fullmatch(stripped))
 
 
 def _edges(page: list[int], lines: list[str]) -> list[int]:
     filled = [i for i in page if lines[i].strip()]
-    return filled[:EDGE] + filled[-EDGE:]
+    return filled[:EDGE] + filled[EDGE:][-EDGE:]  # a short page's line is one edge, not both (counted once)
+
+
+def _first_lines_after_labels(filled: list[int], lines: list[str], page_of: dict[int, int]) -> set[int]:
+    """Indexes of each label's first text line when it is on the label's page.
+
+    Across a page break the line is left to the usual test: a running header at the top of
+    every page follows whatever ended the page before, a label included.
+    """
+    out: set[int] = set()
+    label_page = -1
+    for i in filled:
+        line = lines[i]
+        if _PAGE_NUMBER_ANYWHERE.match(line) or _BARE_NUMBER.match(line):
+            continue
+        if page_of[i] == label_page and not _protected(line):
+            out.add(i)
+        label_page = page_of[i] if is_label_line(line.strip().lstrip("# ")) else -1
+    return out
 
 
 def drop_furniture(text: str) -> Lines:
@@ -60,31 +82,34 @@ def drop_furniture(text: str) -> Lines:
     for i, line in enumerate(cleaned):
         if _PAGE_NUMBER_ANYWHERE.match(line):
             drop.add(i)
+    filled = [i for i, line in enumerate(cleaned) if line.strip()]
+    page_of = {i: n for n, page in enumerate(pages) for i in page}
+    after_label = _first_lines_after_labels(filled, cleaned, page_of)
     edge_lines: Counter[str] = Counter()
     for page in pages:
         for i in _edges(page, cleaned):
             if _BARE_NUMBER.match(cleaned[i]):
                 drop.add(i)
-            elif not _protected(cleaned[i]):
+            elif not _protected(cleaned[i]) and i not in after_label:
                 edge_lines[_DIGITS.sub("#", cleaned[i].strip())] += 1
-    near_number: Counter[str] = Counter()
-    filled = [i for i, line in enumerate(cleaned) if line.strip()]
+    beside_numbers: set[int] = set()
     for n, i in enumerate(filled):
         if i in drop:
             for j in filled[max(0, n - 1) : n] + filled[n + 1 : n + 2]:
-                if j not in drop and not _protected(cleaned[j]):
-                    near_number[_DIGITS.sub("#", cleaned[j].strip())] += 1
+                if j not in drop and not _protected(cleaned[j]) and j not in after_label:
+                    beside_numbers.add(j)
+    near_number = Counter(_DIGITS.sub("#", cleaned[j].strip()) for j in beside_numbers)
     # on at least half the pages: a sheet's own last line (「—」) may end two pages by chance
     repeated = {key for key, count in edge_lines.items() if count >= max(2, len(pages) // 2)}
     repeated |= {key for key, count in near_number.items() if count >= 2}
     for page in pages:
         for i in _edges(page, cleaned):
-            if _DIGITS.sub("#", cleaned[i].strip()) in repeated:
+            if i not in after_label and _DIGITS.sub("#", cleaned[i].strip()) in repeated:
                 drop.add(i)
     for n, i in enumerate(filled):
         if i in drop:
             for j in filled[max(0, n - 1) : n] + filled[n + 1 : n + 2]:
-                if _DIGITS.sub("#", cleaned[j].strip()) in repeated:
+                if j not in after_label and _DIGITS.sub("#", cleaned[j].strip()) in repeated:
                     drop.add(j)
     for i in sorted(drop):  # blank lines around furniture are part of it, not paragraph breaks
         for step in (-1, 1):

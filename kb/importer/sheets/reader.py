@@ -7,7 +7,6 @@ Pure functions: text in, models and problems out. Files, PDFs and merging live i
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -31,9 +30,11 @@ from kb.importer.sheets.cleanup import BULLETS, close_digit_gaps, one_line, sect
 from kb.importer.sheets.header import read_header
 from kb.importer.sheets.labels import (
     ASSOCIATION_MARK,
+    H27_SUBHEAD,
+    MINISTRY_GROUP,
     MINISTRY_STAGE,
-    BadDate,
     SHEET_TITLE,
+    BadDate,
     Field,
     Found,
     Label,
@@ -42,6 +43,7 @@ from kb.importer.sheets.labels import (
     stage_of,
 )
 from kb.importer.sheets.pages import drop_furniture
+from kb.importer.sheets.wide import CATEGORY, NUMBER, POLICY_FIELD, UNREADABLE, WideRow, read_wide
 
 SHEET_HEADING_EXAMPLE = "令和6年 地方分権改革に関する提案募集 提案事項"
 
@@ -130,6 +132,23 @@ def _opinions(raw: str) -> tuple[str | None, dict[Association, str | None]]:
     return lead or "", opinions
 
 
+def split_h27_problems(raw: str) -> tuple[str, str | None] | None:
+    """H27's combined field → (支障事例, 見直しによる効果 or None); None when it has no sub-heads.
+
+    Text before the first sub-head belongs to the 支障事例; the sub-head marks themselves are dropped
+    (they name the sections the text goes to).
+    """
+    marks = list(H27_SUBHEAD.finditer(raw))
+    if not marks:
+        return None
+    problems: list[str] = [raw[: marks[0].start()]]
+    effects: list[str] = []
+    for n, m in enumerate(marks):
+        body = raw[m.end() : marks[n + 1].start() if n + 1 < len(marks) else len(raw)]
+        (effects if "効果" in m.group("name") else problems).append(body)
+    return "\n\n".join(problems), "\n\n".join(effects) if effects else None
+
+
 def _message(err: ErrorDetails) -> str:
     if err["type"] == "value_error":
         return str(err["ctx"]["error"])
@@ -154,24 +173,37 @@ def _title_text(raw: str) -> str:
 
 def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tuple[Sheet | None, list[Problem]]:
     line = where.line(start.start())
-    problems: list[Problem] = []
     notes: list[str] = []
     year = era_to_year(re.sub(r"\s", "", start.group("era")))
     if year is None:
         return None, [_problem(line, "年", f"年「{start.group('era')}」を西暦に直せません")]
-    stage_match = MINISTRY_STAGE.match(text, start.end(), end)
+    stage_match = MINISTRY_GROUP.match(text, start.end(), end) or MINISTRY_STAGE.match(text, start.end(), end)
     if not stage_match:
         return None, [
             _problem(line, "府省と段階", "見出しの次に「デジタル庁 最終的な調整結果」のような府省と段階がありません")
         ]
-    stage = stage_of(stage_match.group("stage"))
+    # H27: 「国土交通省（内閣府と関係府省との間で調整を行う提案）」 is the 検討要請, i.e. the proposal as sent
+    stage = stage_of(stage_match.group("stage")) if stage_match.group("stage") else Stage.PROPOSAL
     if stage is None:
         return None, [_problem(line, "段階", f"段階「{stage_match.group('stage')}」を読めません")]
     ministry = stage_match.group("ministry")
-    found = find_labels(text, stage_match.end(), end)
+    stage_title = re.sub(r"\s+", " ", stage_match.group(0).strip(" \t\u3000\n#")) if stage_match.re is MINISTRY_GROUP else None
+    skipped: list[Found] = []
+    found = find_labels(text, stage_match.end(), end, skipped=skipped)
     if not found:
         return None, [
             _problem(line, "本文", "「提案事項(事項名)」「提案団体」「求める措置の具体的内容」などの項目が1つもありません")
+        ]
+    if skipped:
+        hit = skipped[0]
+        before = max((f for f in found if f.start < hit.start), key=lambda f: f.start, default=found[0])
+        return None, [
+            _problem(
+                where.line(hit.start),
+                "様式",
+                f"{UNREADABLE}: 項目「{hit.label.value}」が「{before.label.value}」の後にあります（個票の項目の順序と違います。"
+                "段組みの崩れた抜き出しか、知らない様式です）",
+            )
         ]
     header = read_header(text[stage_match.end() : found[0].start])
     if header.problems:
@@ -201,7 +233,7 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
             {
                 "stage": stage,
                 "ministry": ministry,
-                "title": _title_text(f"{start.group('title')} {ministry} {stage_match.group('stage')}"),
+                "title": _title_text(f"{start.group('title')} {stage_title or ministry + ' ' + stage_match.group('stage')}"),
             }
         ],
     }
@@ -232,9 +264,33 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
                 decision["outcome"] = Outcome.NOT_IN_DECISION
             if decision:
                 data["decision"] = decision
+    # split only when the sheet has no 効果 field of its own: then nothing is dropped or doubled
+    combined = SectionKey.PROBLEMS in contents and SectionKey.EFFECTS not in contents and split_h27_problems(raw(SectionKey.PROBLEMS))
+    if combined:
+        problems_text, effects_text = combined
+        sections[SectionKey.PROBLEMS] = section_text(problems_text)
+        if effects_text is not None:
+            sections[SectionKey.EFFECTS] = section_text(effects_text)
+        sections = {key: sections[key] for key in SectionKey if key in sections}  # the official order
     # A label printed with nothing under it has not been published yet.
     for key in [k for k, v in sections.items() if v == "" and not (k is SectionKey.OPINIONS and opinions)]:
         del sections[key]
+    # H27's form has no 地域住民… field: its combined field holds the 支障事例 and the 効果
+    expected = [k for k in EXPECTED_SECTIONS[stage] if not (combined and k is SectionKey.RESIDENTS)]
+    return _build(line, data, sections, opinions, stage, notes, expected)
+
+
+def _build(
+    line: int,
+    data: dict[str, object],
+    sections: dict[SectionKey, str | None],
+    opinions: dict[Association, str | None],
+    stage: Stage,
+    notes: list[str],
+    expected: list[SectionKey],
+) -> tuple[Sheet | None, list[Problem]]:
+    """The proposal from what was read, or why not; `expected` are the sections the layout prints."""
+    problems: list[Problem] = []
     missing_required = [label for key, label in REQUIRED.items() if not data.get(key)]
     if missing_required:
         return None, [_problem(line, label, f"{label}が見つかりません") for label in missing_required]
@@ -244,13 +300,67 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
         return None, [
             _problem(line, field_label(".".join(str(p) for p in err["loc"])), _message(err)) for err in exc.errors()
         ]
-    missing = [key.value for key in EXPECTED_SECTIONS[stage] if key not in sections]
-    present = [key for key in EXPECTED_SECTIONS[stage] if key in sections]
+    missing = [key.value for key in expected if key not in sections]
+    present = [key for key in expected if key in sections]
     if missing and present:
         last = sections[present[-1]]
         if last and not re.search(r"[。．！？」）)]$", last):
             notes.append(f"「{present[-1].value}」は文の途中で終わっています（個票が途中で切れている可能性があります）")
     return Sheet(proposal, stage, line, missing, notes), problems
+
+
+def _wide_sheet(row: WideRow) -> tuple[Sheet | None, list[Problem]]:
+    """One row of the wide table → a sheet, read as the vertical form's fields are."""
+    if row.year is None:
+        return None, [
+            _problem(row.line, "年", "表に年がありません（「平成29年の地方からの提案等に関する対応方針（…閣議決定）記載内容」の列の見出しなどから読みます）")
+        ]
+    cells = row.cells
+    notes: list[str] = []
+    number = re.sub(r"\s", "", cells.get(NUMBER, ""))
+    data: dict[str, object] = {
+        "year": row.year,
+        "era": year_to_era(row.year),
+        "number": number or None,
+        "title": one_line(cells.get(Field.TITLE, "")) or None,
+        "category": re.sub(r"\s+", " ", cells.get(CATEGORY, "")).strip() or None,
+        "policy_field": re.sub(r"\s", "", cells.get(POLICY_FIELD, "")) or None,
+        "proponents": _names(cells.get(Field.PROPONENTS, "")),
+        "ministries": _names(cells.get(Field.MINISTRIES, "")),
+        "sheet_ministry": row.ministry,
+        "sources": [{"stage": row.stage, "ministry": row.ministry, "title": _title_text(f"{year_to_era(row.year)} {row.title_line}")}],
+    }
+    sections: dict[SectionKey, str | None] = {}
+    opinions: dict[Association, str | None] = {}
+    for column, body in cells.items():
+        if not isinstance(column, SectionKey):
+            continue
+        if column is SectionKey.CO_PROBLEMS:
+            names, rest = _co_proponents(body)
+            data["co_proponents"] = names
+            value = section_text(rest)
+            sections[column] = None if value == "" and names else value
+        elif column is SectionKey.OPINIONS:
+            sections[column], opinions = _opinions(body)
+        else:
+            sections[column] = section_text(body, keep_lines=column is SectionKey.STATUTES)
+    if SectionKey.DECISION in sections and row.decision_head:
+        decision: dict[str, object] = {}
+        try:
+            date = decision_date(row.decision_head)
+        except BadDate as exc:
+            date = None
+            notes.append(str(exc))
+        if date:
+            decision["date"] = date
+        if sections[SectionKey.DECISION] is None and row.stage is Stage.FINAL:
+            decision["outcome"] = Outcome.NOT_IN_DECISION
+        if decision:
+            data["decision"] = decision
+    for key in [k for k, v in sections.items() if v == "" and not (k is SectionKey.OPINIONS and opinions)]:
+        del sections[key]
+    # a table prints what its columns are: a row is never cut off, so nothing is expected beyond them
+    return _build(row.line, data, sections, opinions, row.stage, notes, [])
 
 
 def _starts(text: str) -> list[re.Match[str]]:
@@ -265,6 +375,15 @@ def read_sheets(text: str) -> ReadResult:
     where = _Positions(flat, kept.numbers)
     result = ReadResult()
     starts = _starts(flat)
+    table = None if starts else read_wide(flat, kept.numbers)
+    if table is not None:
+        result.problems += [_problem(line, name, message) for line, name, message in table.problems]
+        for row in table.rows:
+            sheet, problems = _wide_sheet(row)
+            result.problems += problems
+            if sheet is not None:
+                result.sheets.append(sheet)
+        return result
     if not starts:
         result.problems.append(
             _problem(
