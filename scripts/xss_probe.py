@@ -465,6 +465,7 @@ def content_pages(db: Path, ids: dict[str, Payload], quick: bool) -> list[Page]:
         Page("local government page (co-proponent)", "/kb/local_governments/" + _q(LOCAL_GOVERNMENTS[1])),
         Page("ministry page", "/kb/ministries/" + _q(MINISTRY)),
         Page("prefecture page", "/kb/prefectures/" + _q("愛媛県")),
+        Page("charts page", "/-/charts"),
         Page("statute page", f"/kb/statutes/{STATUTE_ID}"),
         Page("source row page", f"/kb/sources/{source_id}"),
         Page("citation row page", f"/kb/citations/{_q(str(citation_id))}"),

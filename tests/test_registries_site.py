@@ -104,10 +104,52 @@ def test_prefecture_page_includes_the_proposals_of_its_municipalities(site: Site
     assert "追加共同提案団体：宮城県、塩釜市" in item
 
 
+def test_row_pages_have_japanese_titles(site: SiteClient) -> None:
+    """Datasette titled them 「kb: prefectures」."""
+    for path, title in [("prefectures/" + page("宮城県"), "宮城県（都道府県）"), ("local_governments/" + page("多賀城市"), "多賀城市（地方公共団体）"),
+                        ("ministries/" + page("総務省"), "総務省（府省）")]:
+        html = site.get(f"/kb/{path}").text
+        assert f"<title>{title} - " in html, path
+
+
 def test_prefecture_without_proposals_of_its_own_still_has_a_page(site: SiteClient) -> None:
     html = site.get(f"/kb/prefectures/{page('鹿児島県')}").text
     assert "鹿児島県と鹿児島県内の団体が関わった提案（2 件）" in html  # 鹿児島市 as a co-proponent
     assert site.get(f"/kb/prefectures/{page('沖縄県')}").status_code == 200
+
+
+def test_prefecture_and_ministry_pages_list_the_newest_100_and_link_the_rest(site: SiteClient, tmp_path: Path) -> None:
+    """1,800 proposals of one prefecture made a 0.15 s page; it shows 100 and says where the rest are."""
+    path = tmp_path / "kb.db"
+    shutil.copy(site.ds.get_database("kb").path, path)
+    db = sqlite_utils.Database(path)
+    real = db.execute("select * from proposals where id = '2024-0071'").fetchone()
+    columns = [c[0] for c in db.execute("select * from proposals limit 0").description]
+    synthetic = []  # test data only: copies of a real row under made-up ids of 2030
+    for n in range(1, 131):
+        row = dict(zip(columns, real)) | {"id": f"2030-{n:04d}", "year": 2030, "number": n, "title": f"合成の提案{n:03d}"}
+        synthetic.append(row)
+    db["proposals"].insert_all(synthetic)
+    db["proposal_prefectures"].insert_all(
+        {"proposal_id": r["id"], "prefecture_id": "沖縄県", "role": "提案団体", "local_governments": '["那覇市"]'} for r in synthetic
+    )
+    db["proposal_ministries"].insert_all(
+        {"proposal_id": r["id"], "ministry_id": "総務省", "position": 1, "answers_sheet": 1} for r in synthetic
+    )
+    db.conn.commit()
+    client = SiteClient(path)
+    try:
+        html = client.get(f"/kb/prefectures/{page('沖縄県')}").text
+        ministry = client.get(f"/kb/ministries/{page('総務省')}").text
+    finally:
+        client.close()
+    total = db.execute("select count(*) from proposal_ministries where ministry_id = '総務省'").fetchone()[0]
+    assert f"関わった提案（{total:,} 件）" in ministry and total > 130
+    assert ministry.count('href="/kb/proposals/2030-') == 100 and "新しい順に 100 件を示しました" in ministry
+    assert "ministries__arraycontains=%E7%B7%8F%E5%8B%99%E7%9C%81" in ministry
+    assert "沖縄県と沖縄県内の団体が関わった提案（130 件）" in html
+    assert html.count('href="/kb/proposals/2030-') == 100 and "合成の提案100" in html and "合成の提案101" not in html
+    assert "新しい順に 100 件を示しました" in html and "proponent_prefectures__arraycontains=" in html
 
 
 def test_canned_query_finds_proposals_of_a_prefecture_by_its_short_name(site: SiteClient) -> None:

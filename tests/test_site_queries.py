@@ -21,7 +21,7 @@ from kb.db.schema import DB_NAME
 from kb.serve import load_metadata
 
 QUERIES = load_metadata()["databases"][DB_NAME]["queries"]
-SAMPLE = {"q": "児童", "name": "宮城", "statute": "番号利用法", "article": "", "id": "2024-0071"}
+SAMPLE = {"q": "児童", "name": "宮城", "statute": "番号利用法", "article": "", "id": "2024-0071", "page": ""}
 # Datasette's query page English, besides the table pages' (test_site_japanese.ENGLISH).
 QUERY_ENGLISH = ["Custom SQL query", "Query parameters", "Edit SQL", "Run SQL", "Format SQL", "results", "hide", "show"]
 
@@ -54,6 +54,8 @@ def test_every_query_parameter_has_a_japanese_label_with_an_example() -> None:
         labels = query.get("kb_params", {})
         assert sorted(labels) == sorted(parameters(query["sql"])), name
         for param, label in labels.items():
+            if label.get("hidden"):  # the page number of a paged query: links, not an input
+                continue
             assert re.search(r"[ぁ-んァ-ン一-龥]", label["label"]) and label["example"], (name, param)
 
 
@@ -64,11 +66,14 @@ def test_every_query_page_is_a_japanese_form(site: SiteClient) -> None:
         html, text = response.text, visible_text(response.text)
         assert english_ui(html) == [] and [s for s in QUERY_ENGLISH if re.search(rf"\b{s}\b", text)] == [], name
         assert f"<h1>{escape(query['title'])}</h1>" in html and "このデータを CSV / JSON で" in text
-        assert re.search(r"<h2 class=\"kb-count\">[\d,]+ 件", html), name  # every sample returns rows
+        assert re.search(r"<h2 class=\"kb-count\">[\d,]+(〜[\d,]+)? 件", html), name  # every sample returns rows
         assert re.search(r'<details class="kb-query-sql">\s*<summary>SQLを表示</summary>\s*<pre id="sql-query">', html), name
         assert "<textarea" not in html and "codemirror" not in html.lower(), name  # no editor, no script
         assert 'type="submit" value="表示する"' in html
         for index, (param, label) in enumerate(query.get("kb_params", {}).items(), start=1):
+            if label.get("hidden"):
+                assert f'name="{param}"' not in html
+                continue
             value = escape(SAMPLE[param], quote=True)
             assert f'<label for="qp{index}">{escape(label["label"])}（例：{escape(label["example"])}）</label>' in html
             assert f'<input type="text" id="qp{index}" name="{param}" value="{value}"' in html  # the value is kept
@@ -132,3 +137,38 @@ def test_payloads_are_escaped(site: SiteClient) -> None:
     page = site.get(f"/kb?sql={quote(sql)}&p={quote(payload)}&a={quote(cells)}").text
     assert "<script>alert" not in page and "<b>x" not in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "、" in visible_text(page)
+
+
+@pytest.fixture(scope="module")
+def many_rows_site(site: SiteClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteClient]:
+    """The built corpus plus 150 synthetic proponents 試験市001… of one proposal, added by SQL (test data only)."""
+    path = tmp_path_factory.mktemp("paged") / "kb.db"
+    source = sqlite3.connect(site.ds.databases[DB_NAME].path)
+    source.backup(target := sqlite3.connect(path))
+    source.close()
+    target.executemany(
+        "insert into proposal_local_governments (proposal_id, local_government_id, role, position) values ('2024-0071', ?, '提案団体', ?)",
+        [(f"試験市{n:03d}", 100 + n) for n in range(1, 151)],
+    )
+    target.commit()
+    target.close()
+    client = SiteClient(path)
+    yield client
+    client.close()
+
+
+def test_a_long_answer_is_shown_100_rows_a_page_with_links_and_every_row_in_csv(many_rows_site: SiteClient) -> None:
+    """A 1,000-row answer took a third of a second to render: the list queries page it (site/metadata.yml `page`)."""
+    first = many_rows_site.get(query_url("proposals_of_local_government", name="試験市"))
+    assert first.status_code == 200
+    assert '<h2 class="kb-count">1〜100 件目</h2>' in first.text and first.text.count("試験市") >= 100
+    assert "試験市100" in first.text and "試験市101" not in first.text
+    nxt = re.search(r'<a href="([^"]+)" rel="next">次の100件 →</a>', first.text)
+    assert nxt and 'rel="prev"' not in first.text
+    second = many_rows_site.get(nxt.group(1).replace("&amp;", "&"))
+    assert '<h2 class="kb-count">101〜150 件目</h2>' in second.text and "試験市150" in second.text
+    assert 'rel="prev">← 前の100件</a>' in second.text and 'rel="next"' not in second.text
+    csv_link = re.search(r'<a href="([^"]+\.csv\?[^"]+)">CSV</a>', first.text)
+    assert csv_link and "page=all" in csv_link.group(1)
+    rows = many_rows_site.get(csv_link.group(1).replace("&amp;", "&")).text.strip().splitlines()
+    assert len(rows) == 1 + 150  # the header and every row

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,8 +38,8 @@ from kb.search.filters import (
     where_sql,
 )
 from kb.search.foldmap import Folded
-from kb.search.snippets import Part, Snippet, best_snippet, highlight, plain_snippet
-from kb.search.textnorm import fts_query, name_key
+from kb.search.snippets import Part, Snippet, best_snippet, highlight, match_spans, plain_snippet
+from kb.search.textnorm import fts_query, name_key, normalize, query_terms
 
 # bm25 column weights: title, names (governments, ministries, field, theme), body.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
@@ -48,20 +49,34 @@ PER_PAGE = 20
 _OPINIONS_TEXT = """(select group_concat(line, char(10)) from
     (select o.association || '：' || o.text as line from opinions o where o.proposal_id = p.id order by o.position))"""
 _COLUMNS = f"""p.id, p.title, p.year, p.era, p.number, p.category, p.policy_field, p.theme, p.stage, p.outcome,
-  p.ministries, p.proponents, {", ".join(f"p.{k.column}" for k in SECTION_ORDER)},
+  p.ministries, p.proponents, p.co_proponents, {", ".join(f"p.{k.column}" for k in SECTION_ORDER)},
   {_OPINIONS_TEXT} as opinions_text"""
 _FOLD_EDITS = f"(select f.edits from {SNIPPET_OFFSETS_TABLE} f where f.proposal_id = p.id) as fold_edits"
 _BM25 = f"bm25({FTS_TABLE}, {', '.join(map(str, BM25_WEIGHTS))})"
 
 
-def ranked_sql(where: str = "1", folded: bool = True) -> str:
-    """One page of the text hits that pass the filters `where` (on `p`), best bm25 first."""
+_CITED_AS = """(select json_group_array(quote) from (select distinct c.quote from citations c
+     where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)) limit 3)) as cited_as"""
+
+
+def ranked_sql(where: str = "1", folded: bool = True, cited: bool = False) -> str:
+    """One page of the text hits that pass the filters `where` (on `p`), best bm25 first
+    (`cited`: with how each cites the laws `:ids`, for a query naming a law).
+
+    The page's rowids are chosen first and only those 20 rows read in full: SQLite computes a select's
+    columns before sorting, so selecting them with the sort would build every hit's opinions and
+    stored offsets (≈ 5,000 rows for a common word).
+    """
     return f"""
-select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, {_BM25} as score
-from {FTS_TABLE} join proposals p on p.rowid = {FTS_TABLE}.rowid
-where {FTS_TABLE} match escape_fts(:q) and {where}
-order by score, p.id
-limit :limit offset :offset
+with page as materialized (
+  select p.rowid as rid, {_BM25} as score
+  from {FTS_TABLE} join proposals p on p.rowid = {FTS_TABLE}.rowid
+  where {FTS_TABLE} match escape_fts(:q) and {where}
+  order by score, p.id
+  limit :limit offset :offset)
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, page.score as score{", " + _CITED_AS if cited else ""}
+from page join proposals p on p.rowid = page.rid
+order by page.score, p.id
 """
 
 
@@ -75,24 +90,54 @@ where n.key = :q group by s.id order by s.citation_count desc, s.id
 _MATCHED = f"""
 select rowid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)
 """
-_CITING = "select distinct p.rowid from citations c join proposals p on p.id = c.proposal_id where c.statute_id in (select value from json_each(:ids))"
+# A proposal cites a law many times (84,000 citations of 番号利用法 in the 5,000-proposal benchmark), so the
+# citations are probed per proposal; the other links are few per proposal, and `cross join` keeps the link
+# table first (its index on the registry's id finds them). Each arm is skipped, by a constant condition
+# SQLite tests once, when its list is empty.
+_CITING = (
+    "select p.rowid from proposals p where json_array_length(:ids) > 0 and exists (select 1 from citations c"
+    " where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)))"
+)
+REGISTRY_SQL = f"""{_CITING}
+union select p.rowid from proposal_prefectures pp cross join proposals p on p.id = pp.proposal_id
+  where json_array_length(:prefectures) > 0 and pp.prefecture_id in (select value from json_each(:prefectures))
+union select p.rowid from proposal_ministries pm cross join proposals p on p.id = pm.proposal_id
+  where json_array_length(:ministries) > 0 and pm.ministry_id in (select value from json_each(:ministries))"""
 
 
 def expanded_sql(where: str = "1", folded: bool = True) -> str:
-    """`ranked_sql` for a query naming a law: the text hits, then the proposals citing the law."""
+    """`ranked_sql` for a query naming a law, prefecture or ministry: the text hits, then the proposals
+    the registries add (REGISTRY_SQL), by id. The page is chosen first, as in `ranked_sql`."""
     return f"""
-with matched as ({_MATCHED}), citing as ({_CITING})
-select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, m.score as score,
-  (select json_group_array(quote) from (select distinct c.quote from citations c
-     where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)) limit 3)) as cited_as
-from proposals p left join matched m on m.rowid = p.rowid
-where p.rowid in (select rowid from matched union select rowid from citing) and {where}
-order by m.score is null, m.score, p.id
-limit :limit offset :offset
+with matched as materialized ({_MATCHED}), citing as ({REGISTRY_SQL}),
+page as materialized (
+  select p.rowid as rid, m.score as score
+  from proposals p left join matched m on m.rowid = p.rowid
+  where p.rowid in (select rowid from matched union select rowid from citing) and {where}
+  order by m.score is null, m.score, p.id
+  limit :limit offset :offset)
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, page.score as score, {_CITED_AS}
+from page join proposals p on p.rowid = page.rid
+order by page.score is null, page.score, p.id
 """
 
 
 EXPANDED_SQL = expanded_sql()
+
+
+def registry_only_sql(where: str = "1", folded: bool = True) -> str:
+    """The proposals the registries add that the text index does not find, by id (they follow the text hits)."""
+    return f"""
+with page as materialized (
+  select p.rowid as rid from proposals p
+  where p.rowid in ({REGISTRY_SQL})
+    and p.rowid not in (select rowid from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)) and {where}
+  order by p.id
+  limit :limit offset :offset)
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}, null as score, {_CITED_AS}
+from page join proposals p on p.rowid = page.rid
+order by p.id
+"""
 
 
 def _matching(expanded: bool, where: str) -> tuple[str, str]:
@@ -100,7 +145,7 @@ def _matching(expanded: bool, where: str) -> tuple[str, str]:
     the query names — that pass the filters `where` (on `p.rowid`)."""
     if expanded:
         return (
-            f"matched as (select rowid from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)), citing as ({_CITING})",
+            f"matched as (select rowid from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)), citing as ({REGISTRY_SQL})",
             (
                 "select rid from (select rowid as rid from matched union select rowid from citing)"
                 f" where {where.replace('+p.rowid in (', '+rid in (')}"
@@ -124,41 +169,62 @@ _LABELS = {
 def facets_sql(expanded: bool, where: str, stored_arrays: bool = True) -> str:
     """(facet, value, count, label) of every facet of the matching proposals, and ('', null, total, null).
 
-    One statement, and no row of `proposals` read: the matching rowids are found once (a materialised
-    CTE), each column facet scans that column's index (value, rowid) keeping the matching rowids, and the
-    array facets scan `facet_values` keeping the matching ids (from the primary key's index) — or,
-    without that table, read the JSON items of the matching rows.
+    One statement: the matching rowids are found once (a materialised CTE), each column facet scans that
+    column's index (value, rowid) keeping the matching rowids, and the array facets read the matching
+    proposals' `facet_values` rows by its primary key — or, without that table, the JSON items of the
+    matching rows. When more than half the table matches, both are the stored whole-table counts less
+    those of the proposals not found.
     """
     ctes, select = _matching(expanded, where)
     head = f"with {ctes + ', ' if ctes else ''}m as materialized ({select})"
     arms = ["select '' as facet, null as value, count(*) as n, null as label from m"]
+    # With the stored counts, each column arm runs only when less than half the table is found (below).
+    small = " and not (select yes from big)" if stored_arrays else ""
     arms += [
         f"select '{c}', [{c}], count(*), {_LABELS.get(c, 'null')} from proposals"
-        f" where +rowid in (select rid from m) and [{c}] is not null group by [{c}]"
+        f" where +rowid in (select rid from m) and [{c}] is not null{small} group by [{c}]"
         for c in COLUMN_FACETS
     ]
     arrays = ", ".join(f"'{c}'" for c in ARRAY_FACETS)
+    columns = ", ".join(f"'{c}'" for c in COLUMN_FACETS)
     if stored_arrays:
-        # Most of the table found (a one-character query): the whole table's counts (`facet_counts`) less
-        # those of the few proposals not found. Each arm runs only when its constant condition holds.
+        # Most of the table found (a one-character query, a law every proposal cites): the whole table's
+        # counts (`facet_counts`) less those of the few proposals not found — for the array facets and the
+        # column facets alike. Each arm runs only when its constant condition holds.
         head += (
             ", big as materialized (select count(*) * 2 > (select count(*) from proposals) as yes from m)"
             ", ids as materialized (select id from proposals where +rowid in (select rid from m)"
             " and not (select yes from big))"
-            ", rest as materialized (select id from proposals where +rowid not in (select rid from m)"
+            ", rest as materialized (select id, rowid as rid from proposals where +rowid not in (select rid from m)"
             " and (select yes from big))"
         )
+        # The found proposals' rows of `facet_values`, by its primary key (proposal_id, facet, value): `cross join`
+        # keeps `ids` first, where SQLite would scan every row of the array facets (≈ 50,000 at 5,000 proposals).
         arms.append(
-            f"select f.facet, f.value, count(*), null from [{FACET_VALUES_TABLE}] f"
-            f" where not (select yes from big) and f.facet in ({arrays}) and +f.proposal_id in (select id from ids)"
+            f"select f.facet, f.value, count(*), null from ids i cross join [{FACET_VALUES_TABLE}] f on f.proposal_id = i.id"
+            f" where not (select yes from big) and f.facet in ({arrays})"
             " group by f.facet, f.value"
         )
         arms.append(
             f"select c.facet, c.value, c.count - coalesce(x.n, 0), null from [{FACET_COUNTS_TABLE}] c"
-            f" left join (select f.facet, f.value, count(*) as n from [{FACET_VALUES_TABLE}] f"
-            f" where f.facet in ({arrays}) and +f.proposal_id in (select id from rest) group by f.facet, f.value) x"
+            f" left join (select f.facet, f.value, count(*) as n from rest r cross join [{FACET_VALUES_TABLE}] f"
+            f" on f.proposal_id = r.id where f.facet in ({arrays}) group by f.facet, f.value) x"
             " on x.facet = c.facet and x.value = c.value"
             f" where (select yes from big) and c.table_name = 'proposals' and c.facet in ({arrays})"
+        )
+        rest_columns = " union all ".join(
+            f"select '{c}' as facet, [{c}] as value, count(*) as n from proposals"
+            f" where +rowid in (select rid from rest) and [{c}] is not null group by [{c}]"
+            for c in COLUMN_FACETS
+        )
+        labels = (
+            "when 'category' then (select l.label from categories l where l.id = c.value)"
+            " when 'policy_field' then (select l.name from policy_fields l where l.id = c.value)"
+        )
+        arms.append(
+            f"select c.facet, c.value, c.count - coalesce(x.n, 0), case c.facet {labels} end from [{FACET_COUNTS_TABLE}] c"
+            f" left join ({rest_columns}) x on x.facet = c.facet and x.value = c.value"
+            f" where (select yes from big) and c.table_name = 'proposals' and c.facet in ({columns})"
         )
     else:
         arms += [
@@ -191,6 +257,11 @@ class Hit:
     proponents: list[str]
     snippet: Snippet | None
     cited_as: list[str] = field(default_factory=list)  # how the proposal cites the law the query names
+    co_proponents: list[str] = field(default_factory=list)
+    policy_field: str | None = None
+    theme: str | None = None
+    in_text: bool = True  # found by the text index (False: through a registry only)
+    reasons: list[str] = field(default_factory=list)  # where it matched, when not in the title or snippet
 
 
 @dataclass
@@ -200,6 +271,36 @@ class NamedStatute:
     id: str
     name: str
     title: str
+
+
+@dataclass
+class NamedMinistry:
+    """A ministry the query names by its registry name or short name (農水省 → 農林水産省)."""
+
+    id: str
+    name: str  # the name the query used
+
+
+@dataclass
+class Expansion:
+    """What the registries add to a query that is, as a whole, the name of a law, a prefecture or a ministry."""
+
+    statutes: list[NamedStatute] = field(default_factory=list)
+    prefectures: list[str] = field(default_factory=list)
+    ministries: list[NamedMinistry] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.statutes or self.prefectures or self.ministries)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The parameters of REGISTRY_SQL."""
+        return {
+            "ids": json.dumps([s.id for s in self.statutes]),
+            "prefectures": json.dumps(self.prefectures),
+            "ministries": json.dumps([m.id for m in self.ministries]),
+        }
 
 
 FACET_SHOWN = 10  # values of a facet listed before 「もっと見る」
@@ -247,6 +348,8 @@ class SearchPage:
     total: int = 0
     hits: list[Hit] = field(default_factory=list)
     statutes: list[NamedStatute] = field(default_factory=list)
+    prefectures: list[str] = field(default_factory=list)
+    ministries: list[NamedMinistry] = field(default_factory=list)
     filters: list[ActiveFilter] = field(default_factory=list)
     facets: list[FacetGroup] = field(default_factory=list)
     words: list[tuple[str, str]] = field(default_factory=list)  # (word, URL) of a query of several words
@@ -295,7 +398,33 @@ def hit_from_row(row: dict[str, Any], query: str) -> Hit:
         proponents=json.loads(row["proponents"] or "[]"),
         snippet=best_snippet(fields, query, folded=[folded(column) for _, column in SNIPPET_FIELDS]),
         cited_as=json.loads(row.get("cited_as") or "[]"),
+        co_proponents=json.loads(row.get("co_proponents") or "[]"),
+        policy_field=row.get("policy_field"),
+        theme=row.get("theme"),
+        in_text=row.get("score") is not None,
     )
+
+
+# The name fields of the index's `names` column, with the label a reason shows (docs/search.md).
+NAME_FIELDS = (("proponents", "提案団体"), ("co_proponents", "追加共同提案団体"), ("ministries", "府省"))
+
+
+def name_reasons(hit: Hit, query: str) -> list[str]:
+    """「提案団体: 鹿児島市」: the names holding a word of the query that neither the title nor the snippet shows.
+
+    The index's `names` column (governments, ministries, field, theme) is searched but never quoted,
+    so a hit found there would otherwise show no reason.
+    """
+    shown = [text for text, matched in hit.title if matched]
+    if hit.snippet:
+        shown += [text for text, matched in hit.snippet.parts if matched]
+    seen = normalize("".join(shown))
+    hidden = [t for t in query_terms(query) if t not in seen]
+    if not hidden:
+        return []
+    names: list[tuple[str, str]] = [(label, n) for attr, label in NAME_FIELDS for n in getattr(hit, attr)]
+    names += [("分野", hit.policy_field or ""), ("重点募集テーマ", hit.theme or "")]
+    return list(dict.fromkeys(f"{label}: {name}" for label, name in names if name and match_spans(name, hidden)))
 
 
 async def ranked_search(
@@ -316,15 +445,16 @@ async def ranked_search(
     ]
     if not query:
         return result
-    result.statutes = await named_statutes(db, query)
-    expanded = bool(result.statutes)
+    expansion = await registry_expansion(db, query)
+    result.statutes, result.prefectures, result.ministries = expansion.statutes, expansion.prefectures, expansion.ministries
+    expanded = expansion.active
     params: dict[str, Any] = {
         "q": query,
         "limit": PER_PAGE,
         "offset": (result.page - 1) * PER_PAGE,
     }
     if expanded:
-        params["ids"] = json.dumps([s.id for s in result.statutes])
+        params.update(expansion.params)
     stored = True
     where, filter_params = where_sql(filters)
     params.update(filter_params)
@@ -338,14 +468,18 @@ async def ranked_search(
         params.update(filter_params)
         rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
     result.total = _read_facets(result, [tuple(r) for r in rows])
-    hits = await _hits(
-        db,
-        expanded_sql(where) if expanded else ranked_sql(where),
-        params,
-        expanded,
-        where,
-    )
-    result.hits = [hit_from_row(dict(r), query) for r in hits]
+    hits = [dict(r) for r in await _hits(db, lambda folded: ranked_sql(where, folded, cited=expanded), params)]
+    if expanded and len(hits) < PER_PAGE and result.total > params["offset"] + len(hits):
+        # The text hits end on this page (or before it): the registry-only hits fill the rest. Found in
+        # two steps so that a full page of text hits never sorts the whole expanded set (expanded_sql does).
+        text_total = params["offset"] + len(hits) if hits else (await db.execute(count_sql(False, where), params)).first()[0]
+        more = {**params, "limit": PER_PAGE - len(hits), "offset": max(0, params["offset"] - text_total)}
+        hits += [dict(r) for r in await _hits(db, lambda folded: registry_only_sql(where, folded), more)]
+    result.hits = [hit_from_row(r, query) for r in hits]
+    for hit in result.hits:
+        hit.reasons = name_reasons(hit, query)
+    if expanded:
+        await _registry_reasons(db, result, expansion, query)
     if not result.total:
         await _suggest(db, result, params, expanded, stored)
     return result
@@ -418,19 +552,83 @@ async def _suggest(
         active.count_without = (await db.execute(count_sql(expanded, where), {**base, **filter_params})).first()[0]
 
 
-async def _hits(
-    db: Database,
-    sql: str,
-    params: dict[str, Any],
-    expanded: bool = False,
-    where: str = "1",
-) -> Any:
+async def _hits(db: Database, sql: Callable[[bool], str], params: dict[str, Any]) -> Any:
+    """Run `sql(folded)`; without the stored offsets (an older database), `sql(False)`."""
     try:
-        return await db.execute(sql, params)
+        return await db.execute(sql(True), params)
     except sqlite3.OperationalError as exc:
         if SNIPPET_OFFSETS_TABLE not in str(exc):
             raise
-        return await db.execute((expanded_sql if expanded else ranked_sql)(where, folded=False), params)
+        return await db.execute(sql(False), params)
+
+
+async def _registry_reasons(db: Database, result: SearchPage, expansion: Expansion, query: str) -> None:
+    """Why each hit the text index did not find is a result: 「法令: 番号利用法（マイナンバー法）を引用」,
+    「提案団体: 多賀城市（宮城県）」, 「府省: 農林水産省（農水省）」 (one query for the page)."""
+    others = [h for h in result.hits if not h.in_text]
+    if not others:
+        return
+    ids = json.dumps([h.id for h in others])
+    found: dict[str, list[str]] = {}
+    if expansion.statutes:
+        rows = await db.execute(
+            "select distinct proposal_id, statute_id from citations where proposal_id in (select value from json_each(:p))"
+            " and statute_id in (select value from json_each(:ids))",
+            {"p": ids, "ids": expansion.params["ids"]},
+        )
+        statutes = {s.id: s for s in expansion.statutes}
+        said = name_key(query)
+        for r in rows:
+            statute = statutes[r["statute_id"]]
+            name = statute.name
+            alias = "" if said in (name_key(name), name_key(statute.title)) else f"（{query}）"
+            found.setdefault(r["proposal_id"], []).append(f"法令: {name}{alias}を引用")
+    if expansion.prefectures:
+        rows = await db.execute(
+            "select proposal_id, prefecture_id, role, local_governments from proposal_prefectures"
+            " where proposal_id in (select value from json_each(:p)) and prefecture_id in (select value from json_each(:pr))"
+            " order by proposal_id, role = '追加共同提案団体', prefecture_id",
+            {"p": ids, "pr": expansion.params["prefectures"]},
+        )
+        for r in rows:
+            for government in json.loads(r["local_governments"] or "[]"):
+                where = "" if government == r["prefecture_id"] else f"（{r['prefecture_id']}）"
+                found.setdefault(r["proposal_id"], []).append(f"{r['role']}: {government}{where}")
+    if expansion.ministries:
+        rows = await db.execute(
+            "select proposal_id, ministry_id from proposal_ministries where proposal_id in (select value from json_each(:p))"
+            " and ministry_id in (select value from json_each(:m))",
+            {"p": ids, "m": expansion.params["ministries"]},
+        )
+        said_as = {m.id: m.name for m in expansion.ministries}
+        for r in rows:
+            alias = "" if said_as[r["ministry_id"]] == r["ministry_id"] else f"（{said_as[r['ministry_id']]}）"
+            found.setdefault(r["proposal_id"], []).append(f"府省: {r['ministry_id']}{alias}")
+    for hit in others:
+        hit.reasons = list(dict.fromkeys([*found.get(hit.id, []), *hit.reasons]))
+
+
+async def registry_expansion(db: Database, query: str) -> Expansion:
+    """The laws, prefectures and ministries the whole query names (each empty when the database lacks the table).
+
+    Names are compared as `name_key` (normalised, no spaces): a law by its title, short name or alias
+    (statute_names), a prefecture by its name (宮城県), a ministry by its registry name or short name (農水省).
+    """
+    key = name_key(query)
+    expansion = Expansion(statutes=await named_statutes(db, query))
+    if not key:
+        return expansion
+    try:
+        expansion.prefectures = [r[0] for r in await db.execute("select id from prefectures where id = :k", {"k": key})]
+    except sqlite3.OperationalError:  # a database built without the registries step
+        pass
+    try:
+        # By its full name a ministry is found in the index's `names` already; only a short name adds proposals.
+        rows = await db.execute("select id from ministries where short_name = :k and id <> :k order by id", {"k": key})
+        expansion.ministries = [NamedMinistry(r[0], query) for r in rows]
+    except sqlite3.OperationalError:
+        pass
+    return expansion
 
 
 async def named_statutes(db: Database, query: str) -> list[NamedStatute]:

@@ -35,7 +35,7 @@ from datasette.utils.asgi import AsgiStream, Request
 
 from kb.db.schema import DB_NAME, FACET_COUNTS_TABLE, FACET_VALUES_TABLE, FTS_TABLE
 from kb.search.filters import Filters, parse_filters, where_sql
-from kb.search.query import _CITING, BM25_WEIGHTS, named_statutes
+from kb.search.query import BM25_WEIGHTS, REGISTRY_SQL, registry_expansion
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,7 +84,7 @@ where {FTS_TABLE} match escape_fts(:q) and {where}
 order by score, p.id limit :limit offset :offset"""
     return f"""
 with matched as (select rowid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)),
-  citing as ({_CITING})
+  citing as ({REGISTRY_SQL})
 select {_FIELDS}, m.score as score
 from proposals p left join matched m on m.rowid = p.rowid
 where p.rowid in (select rowid from matched union select rowid from citing) and {where}
@@ -126,10 +126,9 @@ class SearchExport:
         if not self.query:
             return
         self.db = self.datasette.get_database(DB_NAME)
-        statutes = await named_statutes(self.db, self.query)
-        self.params: dict[str, Any] = {"q": self.query, "limit": self.size, "offset": 0}
-        if statutes:
-            self.params["ids"] = json.dumps([s.id for s in statutes])
+        expansion = await registry_expansion(self.db, self.query)  # a law, prefecture or ministry named
+        statutes = expansion.active
+        self.params: dict[str, Any] = {"q": self.query, "limit": self.size, "offset": 0, **expansion.params}
         where, filter_params = where_sql(self.filters)
         self.params.update(filter_params)
         try:

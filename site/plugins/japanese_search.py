@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.app import Datasette
@@ -51,6 +51,21 @@ async def search_view(datasette: Datasette, request: Request) -> Response:
     return Response.html(html)
 
 
+async def retired_search_query(datasette: Datasette, request: Request) -> Response:
+    """/kb/search, /kb/search.json, /kb/search.csv — the retired canned query `search` — → /search (.json, .csv).
+
+    One ranked search instead of two that disagree: /search has the filters, the registries (a law's alias,
+    a prefecture) and the reasons, and its export gives every row (docs/search.md, 「旧・全文検索クエリ」).
+    """
+    suffix = f".{request.url_vars['format']}" if request.url_vars.get("format") else ""
+    query = request.args.get("q", "").strip()
+    target = datasette.urls.path("/search" + suffix) + (f"?{urlencode({'q': query})}" if query else "")
+    return Response.redirect(target, status=301)
+
+
 @hookimpl
 def register_routes() -> list[tuple[str, Callable[..., Awaitable[Response]]]]:
-    return [(r"^/search$", search_view)]
+    return [
+        (r"^/search$", search_view),
+        (rf"^/{DB_NAME}/search(\.(?P<format>json|csv))?$", retired_search_query),
+    ]

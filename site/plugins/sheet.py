@@ -48,6 +48,11 @@ left join {OPINION_HTML_TABLE} h on h.proposal_id = o.proposal_id and h.associat
 where o.proposal_id = :id order by o.position
 """
 OPINIONS_WITHOUT_HTML_SQL = "select association, text, null as html from opinions where proposal_id = :id order by position"
+# The documents the text was taken from, with where and when each was fetched (templates/_kb_sources.html).
+SOURCES_SQL = "select stage, ministry, title, url, page, link_text, retrieved from sources where proposal_id = :id order by position"
+SOURCES_WITHOUT_PROVENANCE_SQL = """
+select stage, ministry, title, url, null as page, null as link_text, null as retrieved from sources where proposal_id = :id order by position
+"""
 
 
 def safe_url(url: str | None) -> str | None:
@@ -129,10 +134,8 @@ async def load_sheet(db: Database, proposal_id: str) -> Sheet | None:
     sheet.ministries = [m["ministry_id"] for m in ministries]
     opinions = await _stored(db, OPINIONS_SQL, OPINIONS_WITHOUT_HTML_SQL, proposal_id)
     sheet.opinions = [{**o, "html": _markup(o["html"], o["text"])} for o in opinions]
-    sources = await db.execute(
-        "select stage, ministry, title, url from sources where proposal_id = :id order by position", {"id": proposal_id}
-    )
-    sheet.sources = [{**dict(s), "safe_url": safe_url(s["url"])} for s in sources]
+    sources = await _stored(db, SOURCES_SQL, SOURCES_WITHOUT_PROVENANCE_SQL, proposal_id)
+    sheet.sources = [{**s, "safe_url": safe_url(s["url"]), "safe_page": safe_url(s["page"])} for s in sources]
     return sheet
 
 
