@@ -29,7 +29,21 @@ CLERK_PAGES = [
     "/kb/local_governments",
     "/kb/proposals/2024-0071",
     "/search?q=" + quote("児童"),
+    "/search?q=" + quote("宮城県") + "&year=2024",
+    "/search?q=" + quote("該当しない語の例"),
     "/-/data",
+    "/-/charts",
+    "/-/prior-art",
+    "/kb/statutes/425AC0000000027",
+    "/kb/local_governments/" + quote("川崎市").replace("%", "~"),
+    "/kb/prefectures/" + quote("宮城県").replace("%", "~"),
+    "/kb/ministries/" + quote("総務省").replace("%", "~"),
+    "/kb/ministries",
+    "/kb/proposals_of_local_government?name=" + quote("川崎"),
+    "/kb/opinions",
+    "/kb/sources",
+    "/kb/proposals_citing_statute?statute=" + quote("番号利用法") + "&article=",
+    "/kb/proposals_per_outcome",
 ]
 
 
