@@ -281,7 +281,7 @@ def import_sheets(
         _err("--source-url は入力ファイルが1つのときだけ使えます")
         raise typer.Exit(2)
     report = pipeline.import_(paths, out, force=force, url=source_url)
-    for message in report.problems + report.conflicts:
+    for message in report.problems + report.conflicts + report.skipped:
         _err(str(message))
     for warning in report.warnings:
         _err(f"注意: {warning}")
@@ -300,6 +300,10 @@ def import_sheets(
         if change.kept:
             typer.echo(f"編集を残しました: {change.path}: {'、'.join(change.kept)}（個票の内容にするなら --force）")
     _print_check_problems(report.check_problems)
+    if report.skipped:
+        rows = len({(p.path, p.line) for p in report.skipped})
+        _err(f"{rows} 行は取り込めませんでした（上の問題を参照。ほかの行は書き込みました）")
+        raise typer.Exit(1)
 
 
 @app.command()

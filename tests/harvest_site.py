@@ -32,6 +32,7 @@ class Resource:
     slow_seconds: float = 0.0
     modified: float = field(default_factory=lambda: time.time() - 86_400)
     served: int = 0
+    location: str | None = None  # with status 301/302: where the resource moved
 
     @property
     def etag(self) -> str:
@@ -71,7 +72,7 @@ class Site:
                 if resource.served <= resource.fail_first:
                     status, out, body = 503, {"Retry-After": "0"}, b"busy"
                 elif resource.status != 200:
-                    status, out, body = resource.status, {}, b""
+                    status, out, body = resource.status, {"Location": resource.location} if resource.location else {}, b""
                 elif headers.get("if-none-match") == resource.etag:
                     status, out, body = 304, {"ETag": resource.etag}, b""
                 else:

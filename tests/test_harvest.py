@@ -380,3 +380,52 @@ def test_page_links_read_shift_jis_pages_and_nested_markup() -> None:
     links = page_links("https://example.jp/x/2016/p.html", html.encode("cp932"))
     assert [(link.text, link.url, link.kind, link.year) for link in links] == [
         ("総務省 個票", "https://example.jp/x/2016/a.pdf", "sheets", 2016)]
+
+
+def _small_site(pdfs: dict[str, bytes], extra: dict[str, Resource]) -> Site:
+    site = Site({"/robots.txt": Resource(b"User-agent: *\nAllow: /\n", content_type="text/plain")})
+    site.resources.update(extra)
+    return site
+
+
+def test_moved_document_and_moved_page_are_read_at_their_new_address(pdfs: dict[str, bytes], tmp_path: Path) -> None:
+    """Reported in review: a redirected PDF was fetched then 「ファイルがありません」, and a moved page's
+    relative links were resolved against its old address (a whole year missed)."""
+    site = _small_site(pdfs, {
+        f"{S}teianbosyu-index.html": page("提案募集方式", [("r6.html", "令和6年の提案募集について"),
+                                                        ("doc/old.pdf", "デジタル庁 個票(PDF形式:250KB)")]),
+        f"{S}r6.html": Resource(b"", status=301, location=f"{S}2024/r6.html"),
+        f"{S}2024/r6.html": page("令和6年", [("r6_73.pdf", "総務省 個票(PDF形式:100KB)")]),
+        f"{S}2024/r6_73.pdf": pdf(pdfs["r6_73"]),
+        f"{S}doc/old.pdf": Resource(b"", status=301, location=f"{S}doc/new.pdf"),
+        f"{S}doc/new.pdf": pdf(pdfs["kentou_99digi"]),
+    })  # fmt: skip
+    with serving(site):
+        summary = harvest(Options(base=site.base, out=tmp_path / "p", cache=tmp_path / "c", settings=FAST, log=None))
+    assert summary.failures == []
+    assert sorted(summary.new) == ["2024-0071", "2024-0072", "2024-0073"]
+    source = parse_file(tmp_path / "p" / "2024" / "0071.md").sources[0]
+    assert source.url == f"{site.base}doc/new.pdf"  # where the file really is
+
+
+def test_database_is_imported_after_the_sheets_and_a_sheet_replaces_database_only_values(
+    pdfs: dict[str, bytes], tmp_path: Path
+) -> None:
+    """Reported in review: the database page is one level nearer the index than the stage pages, so its
+    rows made the files first and every sheet of a bundle then conflicted with them (the bundle lost)."""
+    book = write_workbook(tmp_path / "db.xlsx", [row_values("令和6年", 71, title="データベースでの事項名（短縮）")])
+    site = _small_site(pdfs, {
+        f"{S}teianbosyu-index.html": page("提案募集方式", [("database.html", "提案募集方式データベース"),
+                                                        ("2024/r6.html", "令和6年の提案募集について")]),
+        f"{S}database.html": page("データベース", [("db.xlsx", "提案募集方式データベース(Excel形式:1KB)")]),
+        f"{S}2024/r6.html": page("令和6年", [("kentou.html", "提案に対する検討要請")]),
+        f"{S}2024/kentou.html": page("検討要請", [("../doc/r06/kentou_99digi.pdf", "デジタル庁 個票(PDF形式:250KB)")]),
+        f"{S}doc/r06/kentou_99digi.pdf": pdf(pdfs["kentou_99digi"]),
+        f"{S}db.xlsx": Resource(book.read_bytes(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    })  # fmt: skip
+    with serving(site):
+        summary = harvest(Options(base=site.base, out=tmp_path / "p", cache=tmp_path / "c", settings=FAST, log=None))
+    assert summary.failures == [], summary.failures
+    merged = parse_file(tmp_path / "p" / "2024" / "0071.md")
+    assert merged.title == "都道府県と教育委員会が一つの自治体中間サーバーを利用することを可能とすること"  # the sheet's
+    assert [s.title.startswith("提案募集方式データベース") for s in merged.sources] == [False, True]

@@ -77,7 +77,8 @@ def crawl(
             continue
         result.pages.append(url)
         result.pages_changed += page.changed
-        for link in page_links(url, page.body, page.entry.content_type):
+        queued.add(page.url)  # a page that moved: its links are relative to where it is now
+        for link in page_links(page.url, page.body, page.entry.content_type):
             # the database spans every year (「平成26年〜令和7年」): no year of its own
             link.year = None if link.kind == "database" else link.year or year
             if not fetcher.on_host(link.url):

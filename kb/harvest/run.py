@@ -131,9 +131,10 @@ def _log_links(found: Crawl, out: IO[str]) -> None:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _provenance(link: Link, sha256: str, retrieved: str) -> dict[str, Any]:
+def _provenance(link: Link, url: str, sha256: str, retrieved: str) -> dict[str, Any]:
+    """Where the file came from: `url` is where it was fetched, after any redirect from `link.url`."""
     return {
-        "url": link.url,
+        "url": url,
         "page": link.page,
         "link_text": link.text or None,
         "retrieved": dt.date.fromisoformat(retrieved),
@@ -165,8 +166,8 @@ def _import_one(link: Link, fetcher: Fetcher, cache: Cache, options: Options, su
     if got.entry.imported == got.entry.sha256:
         summary.skipped_unchanged += 1
         return
-    provenance = _provenance(link, got.entry.sha256, got.entry.retrieved)
-    report = run_import([cache.body_path(link.url)], options.out, provenance=provenance)
+    provenance = _provenance(link, got.url, got.entry.sha256, got.entry.retrieved)
+    report = run_import([cache.body_path(got.url)], options.out, provenance=provenance)
     problems = [replace(p, path=link.url) for p in report.problems]
     if problems and all(p.field == NO_SHEET_FIELD for p in problems) and link.kind not in ("sheets", "proposal"):
         summary.not_sheets += 1  # a PDF of the section that is not a sheet (募集要項, スケジュール, …)
@@ -180,7 +181,9 @@ def _import_one(link: Link, fetcher: Fetcher, cache: Cache, options: Options, su
         summary.failures.append((label, "取り込めませんでした: " + " / ".join(reasons[:3]) + more))
         return
     summary.imported_files += 1
-    body = display_path(cache.body_path(link.url))
+    for problem in report.skipped:  # xlsx rows refused one by one: the other rows are in
+        summary.failures.append((label, f"この行は取り込めませんでした: {replace(problem, path=link.url)}"))
+    body = display_path(cache.body_path(got.url))
     summary.warnings += [w.replace(body, link.url) for w in report.warnings]
     ids = []
     for change in report.files:
@@ -232,7 +235,9 @@ def harvest(options: Options, events: Events | None = None) -> Summary:
                 summary.planned.append(f"{link.year or '年不明'} {link.kind} 「{link.text}」 {link.url} {state}")
         else:
             events.files(len(found.documents))
-            for link in found.documents:
+            # the sheets first: the database's rows only fill what the sheets lack (kb/importer/fill.py),
+            # and its page is nearer the index than the stage pages, so the crawl finds it first
+            for link in sorted(found.documents, key=lambda link: link.kind == "database"):
                 _import_one(link, fetcher, cache, options, summary)
                 events.file_done(link.url)
     finally:

@@ -64,10 +64,21 @@ def fill(existing: Proposal, row: Proposal) -> tuple[Proposal, list[str], list[s
         elif folded(existing.sections[section]) != folded(text):
             differs(section.value, existing.sections[section], text)
     merged.sections = {k: merged.sections[k] for k in sorted(merged.sections, key=lambda k: k.order)}
-    keys = {(s.stage, s.ministry, s.title) for s in existing.sources}
     for source in row.sources:
-        if (source.stage, source.ministry, source.title) not in keys:
+        # one source per database file (its title names the file): a newer copy, or a row that now has
+        # its 対応方針 (a later stage), updates that source instead of adding another
+        known = [i for i, s in enumerate(merged.sources) if s.title == source.title and s.ministry == source.ministry]
+        if not known:
             merged.sources.append(source)
             added.append(f"出典「{source.title}」")
+            continue
+        before = merged.sources[known[0]]
+        update = {k: getattr(source, k) for k in ("url", "page", "link_text", "retrieved", "sha256") if getattr(source, k)}
+        if STAGE_ORDER.index(source.stage) > STAGE_ORDER.index(before.stage):
+            update["stage"] = source.stage
+        after = before.model_copy(update=update)
+        if after != before:
+            merged.sources[known[0]] = after
+            added.append(f"出典「{source.title}」の取得情報")
     merged.sources.sort(key=lambda s: STAGE_ORDER.index(s.stage))
     return merged, added, differing

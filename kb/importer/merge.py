@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kb.core.models import Proposal, Source, relative_path
+from kb.core.models import Proposal, Source, is_database_source, relative_path
 from kb.core.problems import Problem, ProblemError, display_path
 from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, STAGE_ORDER, Association, SectionKey, field_label
 from kb.files.parse import parse_file, parse_text
@@ -79,6 +79,9 @@ class ImportReport:
     conflicts: list[Conflict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     written: bool = False
+    # xlsx rows refused one by one (a bad cell): each row is its own file, so the others are still
+    # written, but the import is not complete (the command exits non-zero)
+    skipped: list[Problem] = field(default_factory=list)
     # `kb check`'s problems in the files written (filled by kb.pipeline): shown, but the import stands
     check_problems: list[Problem] = field(default_factory=list)
 
@@ -154,6 +157,9 @@ def merge(
     old, new = _items(existing), _items(incoming)
     merged = dict(old)
     added, replaced, kept, conflicts = [], [], [], []
+    # A file made from the xlsx database alone: a published sheet is the better text (the database holds
+    # short forms, e.g. of 提案事項), so the sheet's values replace it — reported, not silent.
+    database_only = bool(existing.sources) and all(is_database_source(s) for s in existing.sources)
     for label, value in new.items():
         before = old.get(label, _MISSING)
         if before is _MISSING:
@@ -165,7 +171,7 @@ def merge(
             # the same text broken into lines or paragraphs elsewhere (another stage's PDF breaks its
             # pages elsewhere): not a change, and the file's layout may be an editor's
             continue
-        elif force:
+        elif force or database_only:
             merged[label] = value
             replaced.append(label)
         elif same_sheet and isinstance(before, str) and isinstance(value, str) and value.startswith(before):
@@ -270,6 +276,7 @@ def plan_import(
         if path.suffix.lower() in WORKBOOK_SUFFIXES and path.is_file():  # the database: rows, merged after the sheets
             book = read_workbook(path, url=url)
             report.problems += book.problems
+            report.skipped += book.row_problems
             report.warnings += book.warnings
             for row in book.rows:
                 if provenance:

@@ -126,7 +126,8 @@ class XlsxRow(Sheet):
 @dataclass
 class Workbook:
     rows: list[XlsxRow] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the workbook cannot be read: nothing of it is imported
+    row_problems: list[Problem] = field(default_factory=list)  # rows refused one by one; the others are imported
     warnings: list[str] = field(default_factory=list)
     read_rows: int = 0
 
@@ -201,7 +202,7 @@ def _read_table(path: Path, where: str, cells: list[list[Any]], header: int, url
         at = {key: f"{letter(i)}列 {COLUMNS[key][0]}" for key, i in columns.items()}
         made = _proposal(values, at, line, where, source_title, url)
         if isinstance(made, list):
-            out.problems += made
+            out.row_problems += made
             continue
         made = _numbered_field(made, registries.policy_fields.allowed(made.year))
         if registries.usable:
