@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import uvicorn
@@ -67,7 +67,7 @@ def pages(query: str, proposal_id: str) -> dict[str, tuple[str, str]]:
         "statute": ("法令のページ（引用する提案）", "/kb/statutes/425AC0000000027"),
         "statute-uncited": ("法令のページ（引用なし）", "/kb/statutes/335CO0000000270"),
         "statutes": ("法令の一覧（種別で絞り込み）", "/kb/statutes?_facet=kind&listed=1"),
-        "local-government": ("地方公共団体のページ", "/kb/local_governments/" + quote("多賀城市")),
+        "local-government": ("地方公共団体のページ", "/kb/local_governments/" + quote("川崎市")),
         "local-governments": ("地方公共団体の一覧", "/kb/local_governments"),
         "prefecture": ("都道府県のページ", "/kb/prefectures/" + quote("宮城県")),
         "ministry": ("府省のページ", "/kb/ministries/" + quote("総務省")),
@@ -181,13 +181,13 @@ def _write_index(out: Path, listed: list[tuple[str, str, str]], corpus: Path) ->
         "# 画面の写し（screenshots）",
         "",
         f"`scripts/screenshots.py` が `{corpus.relative_to(REPO) if corpus.is_relative_to(REPO) else corpus}` から作った"
-        " データベースを実際のサイト設定で配信し、headless Chromium で撮ったものです（幅 1280 px と 390 px）。",
+        "データベースを実際のサイト設定で配信し、headless Chromium で撮ったものです（幅 1280 px と 390 px）。",
         "撮り直し: `.venv/bin/python scripts/screenshots.py --draft tests/fixtures/prior_art/05_law_first.md`",
         "",
         "| ファイル | 画面 | URL |",
         "| --- | --- | --- |",
     ]
-    lines += [f"| [{name}]({name}) | {what} | `{path}` |" for name, what, path in listed]
+    lines += [f"| [{name}]({name}) | {what} | `{unquote(path)}` |" for name, what, path in listed]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
