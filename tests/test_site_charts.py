@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 from served_site import CORPUS, SiteClient
+from test_site_japanese import english_ui
 
 from kb.pipeline import build
 
 HOSTILE_MINISTRY = '<script>alert("kb-ministry")</script>省\x07'  # a control character lxml refuses
 HOSTILE_KIND = "=1+1<img src=x onerror=alert(1)>市"  # also a spreadsheet formula
-ENGLISH = ["Apply", "CREATE TABLE", "sorted by", "This data as", "Advanced export", "- column -"]
-ENGLISH_WORDS = re.compile(r"\brows?\b", re.IGNORECASE)
 OUTCOMES = ["提案の趣旨を踏まえ対応", "現行規定により対応可能", "実現できなかったもの", "対応方針に記載なし", "未決定"]
 UNCLASSIFIED = "（未分類）"
 CSV_NAMES = ["year-outcome", "share", "ministry", "prefecture", "kind"]
@@ -203,28 +202,8 @@ def test_unknown_csv_is_a_japanese_404(site: SiteClient) -> None:
     assert "グラフ" in response.text and "Not Found" not in response.text
 
 
-class VisibleText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.hidden += tag in ("script", "style")
-
-    def handle_endtag(self, tag: str) -> None:
-        self.hidden -= tag in ("script", "style")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
 def test_page_has_no_datasette_english_ui(page: str) -> None:
-    parser = VisibleText()
-    parser.feed(page)
-    text = " ".join(parser.parts)
-    assert [s for s in ENGLISH if s in text] + ENGLISH_WORDS.findall(text) == []
+    assert english_ui(page) == []
     assert "<title>グラフ" in page
 
 

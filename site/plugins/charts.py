@@ -16,7 +16,6 @@ template. Definitions (「実現」, 「調整対象」) are on the page and in 
 import asyncio
 import csv
 import io
-import os
 import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -32,6 +31,7 @@ from markupsafe import Markup
 from pygal.etree import etree
 from pygal.style import Style
 
+from kb.core import paths
 from kb.core.vocab import Outcome
 from kb.db.schema import DB_NAME
 
@@ -350,12 +350,7 @@ _LOCKS: "weakref.WeakKeyDictionary[Datasette, asyncio.Lock]" = weakref.WeakKeyDi
 
 
 def file_stamp(datasette: Datasette) -> tuple[Any, ...]:
-    path = datasette.get_database(DB_NAME).path
-    try:
-        info = os.stat(path) if path else None
-    except OSError:
-        info = None
-    return (path, info.st_size, info.st_mtime_ns, info.st_ino) if info else (path,)
+    return paths.file_stamp(datasette.get_database(DB_NAME).path)
 
 
 async def charts_for(datasette: Datasette) -> Charts:

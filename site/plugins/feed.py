@@ -10,7 +10,6 @@ once per database file and site address (links are absolute) and kept; the page 
 
 # No `from __future__ import annotations` here: Datasette loads plugins outside sys.modules.
 import datetime as dt
-import os
 import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from datasette.utils.asgi import Request, Response
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
+from kb.core import paths
 from kb.db.schema import DB_NAME, json_list
 
 PATH = "/feed.atom"
@@ -68,7 +68,7 @@ FEED_SQL = feed_sql()
 FEED_WITHOUT_RETRIEVED_SQL = feed_sql(with_retrieved=False)  # a database built before sources had `retrieved`
 
 # Feed bytes per site, keyed by (database file stamp, site address); a few addresses at most.
-_FEEDS: "weakref.WeakKeyDictionary[Datasette, dict[tuple[int, str], bytes]]" = weakref.WeakKeyDictionary()
+_FEEDS: "weakref.WeakKeyDictionary[Datasette, dict[tuple[tuple[object, ...], str], bytes]]" = weakref.WeakKeyDictionary()
 
 
 def rfc3339(day: str) -> dt.datetime:
@@ -124,12 +124,9 @@ def render_feed(datasette: Datasette, request: Request, rows: list[dict[str, Any
     return data
 
 
-def _stamp(datasette: Datasette) -> int:
-    path = datasette.get_database(DB_NAME).path
-    try:
-        return os.stat(path).st_mtime_ns if path else 0
-    except OSError:
-        return 0
+def _stamp(datasette: Datasette) -> tuple[object, ...]:
+    """The database file's identity: what is computed once per build is recomputed when it changes."""
+    return paths.file_stamp(datasette.get_database(DB_NAME).path)
 
 
 async def feed_view(datasette: Datasette, request: Request) -> Response:

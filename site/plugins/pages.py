@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 
+from kb.core import paths
 from kb.db.schema import DB_NAME, json_list
 
 # Columns the proposal list shows by default: the long section texts are on each proposal's page.
@@ -103,16 +103,12 @@ def _crumb_namer(datasette: Datasette) -> Callable[[str, int], str]:
     return kb_crumb
 
 
-def _stamp(datasette: Datasette) -> int:
-    """The database file's mtime: what is computed once per build is recomputed when it changes."""
-    path = datasette.get_database(DB_NAME).path
-    try:
-        return os.stat(path).st_mtime_ns if path else 0
-    except OSError:
-        return 0
+def _stamp(datasette: Datasette) -> tuple[object, ...]:
+    """The database file's identity: what is computed once per build is recomputed when it changes."""
+    return paths.file_stamp(datasette.get_database(DB_NAME).path)
 
 
-_FRONT: WeakKeyDictionary[Datasette, tuple[int, dict[str, Any]]] = WeakKeyDictionary()
+_FRONT: WeakKeyDictionary[Datasette, tuple[tuple[object, ...], dict[str, Any]]] = WeakKeyDictionary()
 
 
 async def _front_page(datasette: Datasette) -> dict[str, Any]:
@@ -150,7 +146,7 @@ def register_routes() -> list[tuple[str, Callable[..., Awaitable[Response]]]]:
 
 
 # The data's as-of line of every page's footer, per site and database file (its mtime): one scan per build.
-_AS_OF: WeakKeyDictionary[Datasette, tuple[int, dict[str, Any]]] = WeakKeyDictionary()
+_AS_OF: WeakKeyDictionary[Datasette, tuple[tuple[object, ...], dict[str, Any]]] = WeakKeyDictionary()
 AS_OF_SQL = "select max(decision_date) as decided, max(year) as year, count(*) as n from proposals"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -171,6 +172,44 @@ def _title_text(raw: str) -> str:
     return close_digit_gaps(re.sub(r"[\s#]+", " ", raw).strip())
 
 
+def _sections(
+    bodies: dict[SectionKey, str], data: dict[str, Any]
+) -> tuple[dict[SectionKey, str | None], dict[Association, str | None]]:
+    """Each section's raw text as Markdown, the same for the vertical form and the wide table.
+
+    The 追加共同提案団体 field also holds their names (into `data`), the associations' field each one's view.
+    """
+    sections: dict[SectionKey, str | None] = {}
+    opinions: dict[Association, str | None] = {}
+    for key, body in bodies.items():
+        if key is SectionKey.CO_PROBLEMS:
+            names, rest = _co_proponents(body)
+            data["co_proponents"] = names
+            value = section_text(rest)
+            sections[key] = None if value == "" and names else value
+        elif key is SectionKey.OPINIONS:
+            sections[key], opinions = _opinions(body)
+        else:
+            sections[key] = section_text(body, keep_lines=key is SectionKey.STATUTES)
+    return sections, opinions
+
+
+def _decision(heading: str, text: str | None, stage: Stage, data: dict[str, Any], notes: list[str]) -> None:
+    """The 閣議決定 date printed in the 対応方針 heading, and 対応方針に記載なし when a final sheet prints 「—」."""
+    decision: dict[str, object] = {}
+    try:
+        date = decision_date(heading)
+    except BadDate as exc:
+        date = None
+        notes.append(str(exc))
+    if date:
+        decision["date"] = date
+    if text is None and stage is Stage.FINAL:
+        decision["outcome"] = Outcome.NOT_IN_DECISION
+    if decision:
+        data["decision"] = decision
+
+
 def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tuple[Sheet | None, list[Problem]]:
     line = where.line(start.start())
     notes: list[str] = []
@@ -237,33 +276,10 @@ def _sheet(text: str, start: re.Match[str], end: int, where: _Positions) -> tupl
             }
         ],
     }
-    sections: dict[SectionKey, str | None] = {}
-    opinions: dict[Association, str | None] = {}
-    for label, (hit, body) in contents.items():
-        if not isinstance(label, SectionKey):
-            continue
-        if label is SectionKey.CO_PROBLEMS:
-            names, rest = _co_proponents(body)
-            data["co_proponents"] = names
-            value = section_text(rest)
-            sections[label] = None if value == "" and names else value
-        elif label is SectionKey.OPINIONS:
-            sections[label], opinions = _opinions(body)
-        else:
-            sections[label] = section_text(body, keep_lines=label is SectionKey.STATUTES)
-        if label is SectionKey.DECISION:
-            decision: dict[str, object] = {}
-            try:
-                date = decision_date(hit.heading)
-            except BadDate as exc:
-                date = None
-                notes.append(str(exc))
-            if date:
-                decision["date"] = date
-            if sections[label] is None and stage is Stage.FINAL:
-                decision["outcome"] = Outcome.NOT_IN_DECISION
-            if decision:
-                data["decision"] = decision
+    bodies = {label: body for label, (_hit, body) in contents.items() if isinstance(label, SectionKey)}
+    sections, opinions = _sections(bodies, data)
+    if SectionKey.DECISION in contents:
+        _decision(contents[SectionKey.DECISION][0].heading, sections[SectionKey.DECISION], stage, data, notes)
     # split only when the sheet has no 効果 field of its own: then nothing is dropped or doubled
     combined = SectionKey.PROBLEMS in contents and SectionKey.EFFECTS not in contents and split_h27_problems(raw(SectionKey.PROBLEMS))
     if combined:
@@ -330,33 +346,9 @@ def _wide_sheet(row: WideRow) -> tuple[Sheet | None, list[Problem]]:
         "sheet_ministry": row.ministry,
         "sources": [{"stage": row.stage, "ministry": row.ministry, "title": _title_text(f"{year_to_era(row.year)} {row.title_line}")}],
     }
-    sections: dict[SectionKey, str | None] = {}
-    opinions: dict[Association, str | None] = {}
-    for column, body in cells.items():
-        if not isinstance(column, SectionKey):
-            continue
-        if column is SectionKey.CO_PROBLEMS:
-            names, rest = _co_proponents(body)
-            data["co_proponents"] = names
-            value = section_text(rest)
-            sections[column] = None if value == "" and names else value
-        elif column is SectionKey.OPINIONS:
-            sections[column], opinions = _opinions(body)
-        else:
-            sections[column] = section_text(body, keep_lines=column is SectionKey.STATUTES)
+    sections, opinions = _sections({c: body for c, body in cells.items() if isinstance(c, SectionKey)}, data)
     if SectionKey.DECISION in sections and row.decision_head:
-        decision: dict[str, object] = {}
-        try:
-            date = decision_date(row.decision_head)
-        except BadDate as exc:
-            date = None
-            notes.append(str(exc))
-        if date:
-            decision["date"] = date
-        if sections[SectionKey.DECISION] is None and row.stage is Stage.FINAL:
-            decision["outcome"] = Outcome.NOT_IN_DECISION
-        if decision:
-            data["decision"] = decision
+        _decision(row.decision_head, sections[SectionKey.DECISION], row.stage, data, notes)
     for key in [k for k, v in sections.items() if v == "" and not (k is SectionKey.OPINIONS and opinions)]:
         del sections[key]
     # a table prints what its columns are: a row is never cut off, so nothing is expected beyond them
