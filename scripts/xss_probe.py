@@ -298,6 +298,9 @@ def proposal_text(p: Payload, number: int, front: dict[str, str] | None = None, 
         "sources": (
             "\n  - stage: 最終的な調整結果\n    title: " + _scalar(SYNTHETIC + p.render(token(p.id, "src-title")))
             + "\n    url: " + _scalar(p.render(token(p.id, "src-url")))
+            + "\n    page: " + _scalar(p.render(token(p.id, "src-page")))
+            + "\n    link_text: " + _scalar(p.render(token(p.id, "src-link")))
+            + "\n    retrieved: 2026-11-30"
         ),
     }  # fmt: skip
     fields.update(front or {})
@@ -466,6 +469,11 @@ def content_pages(db: Path, ids: dict[str, Payload], quick: bool) -> list[Page]:
         Page("ministry page", "/kb/ministries/" + _q(MINISTRY)),
         Page("prefecture page", "/kb/prefectures/" + _q("愛媛県")),
         Page("charts page", "/-/charts"),
+        Page("Atom feed", "/feed.atom", raw=True),
+        Page("ranked search, prefecture name", "/search?q=" + _q("愛媛県")),
+        Page("ranked search, ministry name", "/search?q=" + _q(MINISTRY)),
+        Page("canned query local government, page 2", "/kb/proposals_of_local_government?name=" + _q("宇和島") + "&page=2"),
+        Page("data description", "/-/data"),
         Page("statute page", f"/kb/statutes/{STATUTE_ID}"),
         Page("source row page", f"/kb/sources/{source_id}"),
         Page("citation row page", f"/kb/citations/{_q(str(citation_id))}"),
@@ -519,6 +527,8 @@ QUERY_PARAMS: list[tuple[str, str]] = [
     ("statutes-kind", "/kb/statutes?kind={P}"),
     ("canned-search", "/kb/search?q={P}"),
     ("canned-localgov", "/kb/proposals_of_local_government?name={P}"),
+    ("canned-page", "/kb/proposals_of_local_government?name=%E5%AE%87&page={P}"),
+    ("charts-csv", "/-/charts/{P}.csv"),
     ("canned-statute", "/kb/proposals_citing_statute?statute={P}&article={P}"),
     ("sql-literal", "/kb?sql=select%20%27{S}%27%20as%20x"),
     ("sql-column", "/kb?sql=select%201%20as%20%22{C}%22"),

@@ -144,3 +144,10 @@ def test_query_text_is_escaped_on_the_search_page(site: SiteClient) -> None:
     html = site.get("/search?q=" + quote('"><script>alert(1)</script>')).text
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)" in html
+
+
+def test_a_page_number_past_any_result_is_an_empty_page_not_an_error(site) -> None:
+    """Reported in review: /search?q=児&page=99999999999999999999 was a 500 (SQLite integer overflow)."""
+    for page in ("99999999999999999999", "99999"):
+        response = site.get("/search?q=" + quote("児") + "&page=" + page)
+        assert response.status_code == 200, page

@@ -150,3 +150,11 @@ def test_table_page_offers_the_excel_csv(site: SiteClient) -> None:
     assert response.status_code == 200 and response.content.startswith(BOM)
     assert csv_rows(response.content)[0][0] == "提案ID"
     assert len(csv_rows(response.content)) == 121  # _stream=on: every row, not the page's
+
+
+@pytest.mark.parametrize("path", ["/kb/proposals_per_outcome.csv", "/-/charts/year-outcome.csv"])
+def test_japanese_headers_option_keeps_the_header_on_its_own_line_in_any_csv(site: SiteClient, path: str) -> None:
+    """Reported in review: `_ja=1` on a CSV that is not a table's joined its header line to the first row."""
+    plain = site.get(path).text.splitlines()
+    japanese = site.get(path + "?_ja=1&_bom=1").text.lstrip("\ufeff").splitlines()
+    assert len(japanese) == len(plain) > 1 and japanese[1:] == plain[1:]

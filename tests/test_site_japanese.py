@@ -19,10 +19,12 @@ from served_site import SiteClient, corpus_site
 
 SITE = Path(__file__).resolve().parents[1] / "site"
 # Datasette's English UI strings, as they appear in its templates' visible text.
-ENGLISH = ["Apply", "CREATE TABLE", "sorted by", "This data as", "Advanced export", "Sort by", "- column -", "download file"]
+ENGLISH = ["Apply", "CREATE TABLE", "sorted by", "This data as", "Advanced export", "Sort by", "- column -", "download file",
+           "Custom SQL query", "Run SQL", "Link", "Data source", "Data license", "About:", "Download SQLite DB", "Links from other tables"]
 ENGLISH_WORDS = re.compile(r"\brows?\b", re.IGNORECASE)  # "6 rows", "1 row"
 CLERK_PAGES = [
     "/",
+    "/kb",
     "/kb/proposals",
     "/kb/proposals?year=2023",
     "/kb/statutes",

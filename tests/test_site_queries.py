@@ -172,3 +172,25 @@ def test_a_long_answer_is_shown_100_rows_a_page_with_links_and_every_row_in_csv(
     assert csv_link and "page=all" in csv_link.group(1)
     rows = many_rows_site.get(csv_link.group(1).replace("&amp;", "&")).text.strip().splitlines()
     assert len(rows) == 1 + 150  # the header and every row
+
+
+@pytest.mark.parametrize(
+    ("page", "first_id"),
+    [("2abc", "試験市001"), ("２", "試験市001"), ("-1", "試験市001"), ("99999999999999999999", "試験市001"), ("2", "試験市101"),
+     ("11", None)],
+)
+def test_odd_page_values_agree_with_the_rows_shown(many_rows_site: SiteClient, page: str, first_id: str | None) -> None:
+    """Reported in review: 「2abc」 showed rows 101– under 「1〜100 件目」, and a huge page was an SQL error."""
+    response = many_rows_site.get(query_url("proposals_of_local_government", name="試験市", page=page))
+    assert response.status_code == 200
+    if first_id is None:  # read as page 10, past the last of these 150 rows: an empty page that says so
+        assert "には結果がありません" in response.text and "最初のページへ" in response.text
+        return
+    heading = re.search(r'<h2 class="kb-count">([\d,]+)〜', response.text)
+    rows = re.findall(r"試験市\d{3}", response.text)
+    assert heading and rows[0] == first_id and int(heading.group(1)) == int(first_id[-3:])
+
+
+def test_all_rows_in_html_have_no_page_links(many_rows_site: SiteClient) -> None:
+    html = many_rows_site.get(query_url("proposals_of_local_government", name="試験市", page="all")).text
+    assert 'rel="next"' not in html and 'rel="prev"' not in html and "試験市150" in html

@@ -20,15 +20,15 @@ site/metadata.yml (`kb_params` under each query) and the page is site/templates/
 # No `from __future__ import annotations` here: Datasette loads plugins outside sys.modules.
 import json
 import re
-from urllib.parse import urlencode
 from typing import Any, Optional
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe, tilde_encode
 from datasette.utils.asgi import Request
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kb.db.schema import DB_NAME
 
@@ -114,13 +114,13 @@ def render_cell(row: Any, value: Any, column: str, table: Optional[str], databas
 
 
 PAGE_SIZE = 100  # rows a page of the paged queries (`page` in site/metadata.yml; their SQL says 100 too)
+MAX_PAGES = 10  # as far as the pages go: 1,000 rows, the most a query's CSV holds (and deep OFFSETs get slow)
+_PAGE = re.compile(r"[1-9][0-9]?")  # the SQL reads `page` by the same rule: 1–99, ASCII digits, else page 1
 
 
-def _page_number(text: Optional[str]) -> int:
-    try:
-        return max(int(text or 1), 1)
-    except ValueError:
-        return 1
+def page_number(text: Optional[str]) -> int:
+    """`page` as the SQL reads it: 1–10 (larger ones are page 10), anything else page 1."""
+    return min(int(text), MAX_PAGES) if text and _PAGE.fullmatch(text) else 1
 
 
 def page_links(request: Optional[Request], shown: int) -> dict[str, Any]:
@@ -132,18 +132,22 @@ def page_links(request: Optional[Request], shown: int) -> dict[str, Any]:
     if request is None:
         return {}
     args = [(k, v) for k in request.args.keys() if k != "page" for v in request.args.getlist(k)]
-    page = _page_number(request.args.get("page"))
+    everything = request.args.get("page") == "all"
+    page = 1 if everything else page_number(request.args.get("page"))
 
     def url(value: Any, path: str = request.path) -> str:
         return path + "?" + urlencode([*args, ("page", str(value))])
 
-    csv_path = request.path + ".csv" if not request.path.endswith(".csv") else request.path
+    full = shown >= PAGE_SIZE and not everything
     return {
         "first": (page - 1) * PAGE_SIZE + 1,
         "last": (page - 1) * PAGE_SIZE + shown,
+        "page": page,
         "previous": url(page - 1) if page > 1 else None,
-        "next": url(page + 1) if shown >= PAGE_SIZE else None,
-        "csv": url("all", csv_path) + "&_size=max",
+        "next": url(page + 1) if full and page < MAX_PAGES else None,
+        "capped": full and page == MAX_PAGES,  # there may be more than the pages show
+        "first_page": url(1),
+        "csv": url("all", request.path + ".csv") + "&_size=max",
         "json": url("all", request.path + ".json") + "&_shape=array",
     }
 

@@ -313,6 +313,8 @@ class CsvOptions:
             line, newline, rest = body.partition(b"\n")
             if newline:
                 text = japanese_headings(self.datasette, self.path, line.decode("utf-8").rstrip("\r"))
+                if not text.endswith("\n"):  # a CSV that is not a table's comes back as it was: end its line again
+                    text += "\r\n" if line.endswith(b"\r") else "\n"
                 body = text.encode("utf-8") + rest
         if self.bom:
             body = BOM + body

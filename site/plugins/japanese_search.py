@@ -25,8 +25,11 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     register_functions(conn)
 
 
+MAX_PAGE = 10_000  # 200,000 results: beyond every corpus; a larger number overflowed SQLite's integers
+
+
 def _page_number(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 1
+    return max(1, min(int(value), MAX_PAGE)) if value and value.isdigit() and len(value) < 30 else 1
 
 
 async def search_view(datasette: Datasette, request: Request) -> Response:

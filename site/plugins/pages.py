@@ -85,6 +85,8 @@ def column_label(description: str | None, column: str) -> str:
 def _labeller(datasette: Datasette) -> Callable[[str | None, str], str]:
     def kb_label(table: str | None, column: str) -> str:
         columns = datasette.table_metadata(DB_NAME, table).get("columns", {}) if table else {}
+        if column == "Link" and column not in columns:  # Datasette's column of row links (rowid or compound keys)
+            return "行へのリンク"
         return column_label(columns.get(column), column)
 
     return kb_label
