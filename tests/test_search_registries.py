@@ -96,6 +96,7 @@ def test_export_follows_the_same_expansion_and_order(site: SiteClient) -> None:
     data = json_object(site, "/search.json?q=" + quote("宮城県"))
     assert [r["id"] for r in data["rows"]] == ["2023-0003", "2023-0001", "2023-0002"]
     assert data["rows"][1]["score"] is None  # found through the registry only: no text score
+    assert [r["matched"] for r in data["rows"]] == ["本文", "登録簿（引用した法令・県内の団体・府省）", "登録簿（引用した法令・県内の団体・府省）"]
 
 
 def test_registry_filters_apply_to_the_expanded_set(site: SiteClient) -> None:

@@ -19,7 +19,8 @@ import pytest
 from served_site import SiteClient
 
 BOM = b"\xef\xbb\xbf"
-HEADERS = ["順位", "提案ID", "年", "和暦", "管理番号", "提案事項", "提案区分", "分野", "府省", "提案団体", "公表段階", "対応結果", "関連度", "URL"]
+HEADERS = ["順位", "提案ID", "年", "和暦", "管理番号", "提案事項", "提案区分", "分野", "府省", "提案団体", "公表段階", "対応結果", "関連度",
+           "一致した場所", "URL"]
 QUERY = "に関する"  # in every synthetic title: all 120 proposals match
 
 
@@ -71,7 +72,8 @@ def test_search_csv_has_every_result_in_ranking_order_with_japanese_headers(site
     assert scores == sorted(scores, reverse=True)  # bm25 turned positive: best first
     assert all(re.fullmatch(r"\d+\.\d{1,2}", r[12]) for r in rows[1:])  # rounded, not raw bm25
     first = rows[1]
-    assert first[13] == f"http://localhost/kb/proposals/{first[1]}"
+    assert first[14] == f"http://localhost/kb/proposals/{first[1]}"
+    assert {r[13] for r in rows[1:]} == {"本文"}  # every hit is in the text (no law, prefecture or ministry named)
     assert first[6].startswith(("A ", "B ")) and first[2] == first[1][:4]
 
 

@@ -65,8 +65,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("stage", "公表段階"),
     ("outcome", "対応結果"),
     ("score", "関連度"),
+    ("matched", "一致した場所"),
     ("url", "URL"),
 )
+# Where a hit was found: in the text (it has a bm25 score), or only through a registry (a law the query
+# names is cited, a body of the prefecture or the ministry it names took part: docs/search.md).
+MATCHED_TEXT = "本文"
+MATCHED_REGISTRY = "登録簿（引用した法令・県内の団体・府省）"
 _BM25 = f"bm25({FTS_TABLE}, {', '.join(map(str, BM25_WEIGHTS))})"
 _FIELDS = """p.id, p.year, p.era, p.number, p.title,
   coalesce((select c.label from categories c where c.id = p.category), p.category) as category,
@@ -169,6 +174,7 @@ class SearchExport:
             "stage": row["stage"],
             "outcome": row["outcome"],
             "score": None if score is None else round(-score, 2) + 0.0,  # + 0.0: never -0.0
+            "matched": MATCHED_TEXT if score is not None else MATCHED_REGISTRY,
             "url": self.datasette.absolute_url(self.request, path),
         }
 
