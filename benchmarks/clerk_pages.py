@@ -25,10 +25,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from datasette.utils import tilde_encode  # noqa: E402  row URLs are tilde-encoded; %-encoded ones redirect
-from page_speed import WORDS, free_port, one_client  # noqa: E402
+from page_speed import MENU_COLUMNS, WORDS, free_port, one_client  # noqa: E402
 from servers import served  # noqa: E402
 
 TARGET_MS = 100.0
+MENU = "&".join(f"_col={c}" for c in MENU_COLUMNS)
 SEED = 14
 
 
@@ -64,8 +65,10 @@ def clerk_urls(db: Path, count: int = 100, seed: int = SEED) -> dict[str, list[s
         "検索（該当なし）": [f"/search?q={q(w + '存在しない語')}" for w in words],
         "検索（登録簿で広げる: 都道府県・府省の略称・法令の別名）": [f"/search?q={q(p)}" for p in prefectures]
         + ["/search?q=" + q("農水省"), "/search?q=" + q("マイナンバー法"), "/search?q=" + q("番号利用法")],
-        "提案の一覧（メニューから）": ["/kb/proposals"],
-        "提案の一覧（年で絞り込み）": [f"/kb/proposals?year={y}" for y in years],
+        # as the site's menu opens it (the columns of site/plugins/pages.py LIST_COLUMNS); a facet link keeps them
+        "提案の一覧（メニューから）": [f"/kb/proposals?{MENU}"],
+        "提案の一覧（年で絞り込み）": [f"/kb/proposals?{MENU}&year={y}" for y in years],
+        "提案の一覧（35 列すべて、研究者向け）": ["/kb/proposals"],
         "提案のページ": [f"/kb/proposals/{tilde_encode(i)}" for i in ids],
         "法令のページ": [f"/kb/statutes/{tilde_encode(s)}" for s in statutes],
         "団体のページ": [f"/kb/local_governments/{tilde_encode(g)}" for g in governments],

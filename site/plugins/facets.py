@@ -71,6 +71,9 @@ async def schema_fact(db: Database, key: tuple[str, ...], find: Callable[[], Awa
     return facts[key]
 
 
+# Foreign-key labels of column facets per immutable database: (table, column) → value → label or None.
+_LABELS: WeakKeyDictionary[Database, dict[tuple[str, str], dict[Any, Any]]] = WeakKeyDictionary()
+
 IDS = ":kb_ids"  # JSON array of the primary keys of the filtered rows (`matching_ids`)
 
 
@@ -173,7 +176,8 @@ class KbFacet(Facet):
         db = self.ds.databases[self.database]
         if self.table in await schema_fact(db, ("views",), db.view_names):
             return None
-        pks: list[str] = await db.primary_keys(self.table)
+        table = self.table
+        pks: list[str] = await schema_fact(db, ("primary keys", table), lambda: db.primary_keys(table))
         if not pks:
             return "rowid"
         if len(pks) == 1:
@@ -284,10 +288,17 @@ class KbColumnFacet(KbFacet):
         return await self.execute(column_sql(column, self.sql, limit), self.params)
 
     async def labels(self, column: str, values: list[Any]) -> dict[Any, Any]:
+        """The labels of foreign-key values (category A → 「A 権限移譲」), looked up once per immutable database."""
         if not self.table or not values:
             return {}
-        expanded = await self.ds.expand_foreign_keys(self.database, self.table, column, values)
-        return {value: label for (_, value), label in expanded.items()}
+        db = self.ds.databases[self.database]
+        known: dict[Any, Any] = {} if db.is_mutable else _LABELS.setdefault(db, {}).setdefault((self.table, column), {})
+        missing = [v for v in values if v not in known]
+        if missing:
+            expanded = await self.ds.expand_foreign_keys(self.database, self.table, column, missing)
+            known.update({value: label for (_, value), label in expanded.items()})
+            known.update({v: None for v in missing if v not in known})  # no label: the value shows as it is
+        return {v: known[v] for v in values if known.get(v) is not None}
 
 
 class KbArrayFacet(KbFacet):
