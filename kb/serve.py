@@ -24,6 +24,7 @@ from datasette.app import Datasette
 from datasette.database import Database
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from kb.core import column_notes
 from kb.db.result import BuildResult
 from kb.db.schema import DB_NAME
 from kb.pipeline import build, build_inputs
@@ -93,6 +94,7 @@ def make_datasette(
         plugins = metadata.setdefault("plugins", {})
         given = page_cache if isinstance(page_cache, dict) else {"enabled": page_cache}
         plugins[PAGE_CACHE_PLUGIN] = {**(plugins.get(PAGE_CACHE_PLUGIN) or {}), **given}
+    notes = column_notes.split_off(metadata)  # the plugins read them from kb.core.column_notes
     ds = Datasette(
         metadata=metadata,
         template_dir=str(site / "templates"),
@@ -100,6 +102,7 @@ def make_datasette(
         static_mounts=[("static", str(site / "static"))],
         settings=settings,
     )
+    column_notes.register(ds, notes)
     ds.remove_database("_memory")
     ds.add_database(Database(ds, path=str(Path(db_path).resolve()), is_mutable=False), name=DB_NAME)
     return ds

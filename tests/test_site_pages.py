@@ -11,9 +11,12 @@ from urllib.parse import quote
 
 import pytest
 import sqlite_utils
+from datasette.app import Datasette
 from served_site import SiteClient, corpus_site
 
+from kb.core import column_notes
 from kb.core.vocab import SectionKey
+from kb.serve import load_metadata
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +146,14 @@ def test_breadcrumbs_use_japanese_titles(site: SiteClient) -> None:
     html = site.get("/kb/proposals/2024-0071").text
     crumbs = re.sub(r"\s+", " ", html[html.index('class="crumbs"') : html.index("</p>", html.index('class="crumbs"'))])
     assert '<a href="/">トップ</a> / <a href="/kb">提案データベース</a> / <a href="/kb/proposals">提案</a>' in crumbs
+
+
+def test_column_descriptions_are_kept_out_of_datasettes_metadata_but_still_label_columns(site: SiteClient) -> None:
+    """Datasette deep-copies its metadata on every permission check: the descriptions live in kb.core.column_notes."""
+    tables = site.ds.metadata("tables", database="kb") or {}
+    assert tables["proposals"].get("title") == "提案" and "columns" not in tables["proposals"]
+    assert column_notes.of(site.ds, "kb", "proposals")["title"].startswith("提案事項")
+    html = site.get("/kb/proposals?_col=title").text
+    assert 'title="提案事項' in html  # the header's tooltip
+    plain = Datasette(metadata=load_metadata())  # as `datasette package` / the Dockerfile start it
+    assert column_notes.of(plain, "kb", "proposals")["title"].startswith("提案事項")

@@ -20,6 +20,7 @@ from datasette.app import Datasette
 from datasette.utils import escape_sqlite
 from datasette.utils.asgi import Request, Response
 
+from kb.core import column_notes
 from kb.db.schema import DB_NAME
 
 DATA_PATH = "/-/data"
@@ -80,7 +81,7 @@ TIME_KEYS = {"proposals": "id", "similar_proposals": "proposal_id", "reproposals
 
 def column_label(datasette: Datasette, table: str | None, column: str) -> str:
     """The column's short Japanese label (pages.py's kb_label rule: its description up to a bracket or 。)."""
-    columns = datasette.table_metadata(DB_NAME, table).get("columns", {}) if table else {}
+    columns = column_notes.of(datasette, DB_NAME, table)
     description = columns.get(column)
     if not description:
         return column
@@ -131,7 +132,7 @@ async def describe_table(datasette: Datasette, name: str, hidden: bool) -> dict[
     db = datasette.get_database(DB_NAME)
     meta = datasette.table_metadata(DB_NAME, name)
     count = (await db.execute(f"select count(*) from {escape_sqlite(name)}")).single_value()
-    described = meta.get("columns", {})
+    described = column_notes.of(datasette, DB_NAME, name)
     columns = []
     for column in await db.table_column_details(name):
         quoted = escape_sqlite(column.name)

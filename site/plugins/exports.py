@@ -33,6 +33,7 @@ from datasette.app import Datasette
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import AsgiStream, Request
 
+from kb.core import column_notes
 from kb.db.schema import DB_NAME, FACET_COUNTS_TABLE, FACET_VALUES_TABLE, FTS_TABLE
 from kb.search.filters import Filters, parse_filters, where_sql
 from kb.search.query import BM25_WEIGHTS, REGISTRY_SQL, registry_expansion
@@ -264,7 +265,7 @@ def japanese_headings(datasette: Datasette, path: str, line: str) -> str:
     if len(parts) < 3 or tilde_decode(parts[-2]) != DB_NAME:
         return line
     table = tilde_decode(parts[-1][: -len(".csv")])
-    described: dict[str, str] = datasette.table_metadata(DB_NAME, table).get("columns") or {}
+    described: dict[str, str] = column_notes.of(datasette, DB_NAME, table)
     if not described:
         return line
     headings = next(csv.reader([line]), [])

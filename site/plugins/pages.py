@@ -15,7 +15,7 @@ from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 
-from kb.core import paths
+from kb.core import column_notes, paths
 from kb.db.schema import DB_NAME, json_list
 
 # Columns the proposal list shows by default: the long section texts are on each proposal's page.
@@ -84,7 +84,7 @@ def column_label(description: str | None, column: str) -> str:
 
 def _labeller(datasette: Datasette) -> Callable[[str | None, str], str]:
     def kb_label(table: str | None, column: str) -> str:
-        columns = datasette.table_metadata(DB_NAME, table).get("columns", {}) if table else {}
+        columns = column_notes.of(datasette, DB_NAME, table)
         if column == "Link" and column not in columns:  # Datasette's column of row links (rowid or compound keys)
             return "行へのリンク"
         return column_label(columns.get(column), column)
@@ -174,6 +174,7 @@ def extra_template_vars(
         found: dict[str, Any] = {
             "kb_urls": SiteUrls(datasette),
             "kb_label": _labeller(datasette),
+            "kb_column_note": lambda table, column: column_notes.of(datasette, DB_NAME, table).get(column),
             "kb_crumb": _crumb_namer(datasette),
             "kb_as_of": await data_as_of(datasette),
         }
