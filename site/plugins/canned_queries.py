@@ -113,20 +113,20 @@ def render_cell(row: Any, value: Any, column: str, table: Optional[str], databas
     return None
 
 
-PAGE_SIZE = 100  # rows a page of the paged queries (`page` in site/metadata.yml; their SQL says 100 too)
-MAX_PAGES = 10  # as far as the pages go: 1,000 rows, the most a query's CSV holds (and deep OFFSETs get slow)
+PAGE_SIZE = 50  # rows a page of the paged queries (`page` in site/metadata.yml; their SQL says 50 too)
+MAX_PAGES = 20  # as far as the pages go: 1,000 rows, the most a query's CSV holds (and deep OFFSETs get slow)
 _PAGE = re.compile(r"[1-9][0-9]?")  # the SQL reads `page` by the same rule: 1–99, ASCII digits, else page 1
 
 
 def page_number(text: Optional[str]) -> int:
-    """`page` as the SQL reads it: 1–10 (larger ones are page 10), anything else page 1."""
+    """`page` as the SQL reads it: 1–20 (larger ones are page 20), anything else page 1."""
     return min(int(text), MAX_PAGES) if text and _PAGE.fullmatch(text) else 1
 
 
 def page_links(request: Optional[Request], shown: int) -> dict[str, Any]:
     """Where this page of a paged query starts, and links to the previous / next page and to every row.
 
-    A paged query shows 100 rows: Datasette renders every cell of a query's result before the
+    A paged query shows 50 rows: Datasette renders every cell of a query's result before the
     template sees it, so a 1,000-row answer costs a third of a second; CSV and JSON take `page=all`.
     """
     if request is None:
@@ -138,14 +138,17 @@ def page_links(request: Optional[Request], shown: int) -> dict[str, Any]:
     def url(value: Any, path: str = request.path) -> str:
         return path + "?" + urlencode([*args, ("page", str(value))])
 
-    full = shown >= PAGE_SIZE and not everything
+    more = shown > PAGE_SIZE and not everything  # the SQL reads one row past the page to know
+    shown = shown if everything else min(shown, PAGE_SIZE)
     return {
         "first": (page - 1) * PAGE_SIZE + 1,
         "last": (page - 1) * PAGE_SIZE + shown,
+        "shown": shown,
         "page": page,
         "previous": url(page - 1) if page > 1 else None,
-        "next": url(page + 1) if full and page < MAX_PAGES else None,
-        "capped": full and page == MAX_PAGES,  # there may be more than the pages show
+        "next": url(page + 1) if more and page < MAX_PAGES else None,
+        "capped": more and page == MAX_PAGES,  # there are more than the pages show
+        "size": PAGE_SIZE,
         "first_page": url(1),
         "csv": url("all", request.path + ".csv") + "&_size=max",
         "json": url("all", request.path + ".json") + "&_shape=array",
