@@ -111,7 +111,7 @@ def test_not_found_page_is_japanese_with_search_and_ways_back(site: SiteClient) 
     assert english_ui(response.text) == []
     assert "<title>ページが見つかりません - 提案募集方式 提案データベース</title>" in response.text
     assert 'action="/search"' in response.text and "トップページへ戻る" in response.text
-    assert 'href="/kb/proposals">提案の一覧を見る' in response.text and 'href="/-/data"' in response.text
+    assert 'href="/kb/proposals?_col=title&amp;_col=year' in response.text and '提案の一覧を見る' in response.text and 'href="/-/data"' in response.text
 
 
 def test_sql_error_in_the_url_is_a_japanese_page(site: SiteClient) -> None:
@@ -184,3 +184,11 @@ def test_payloads_are_escaped_in_cells_filters_and_sentences(site: SiteClient) -
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html  # form value and the count sentence
     assert "提案事項に「&lt;script&gt;" in html
+
+
+def test_links_to_the_proposal_list_open_it_with_the_menus_columns(site: SiteClient) -> None:
+    """The bare table shows all 35 columns (every long text): a clerk's links open the 7-column list."""
+    for path in ("/kb/proposals/2024-0071", "/kb", "/kb/no_such_table"):
+        html = site.get(path).text
+        assert 'href="/kb/proposals"' not in html, path
+        assert 'href="/kb/proposals?_col=title&amp;_col=year' in html, path
