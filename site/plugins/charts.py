@@ -3,9 +3,8 @@
 Charts are drawn on the server with pygal as inline SVG: no JavaScript (pygal's own config script is
 taken out of the tree, `js=[]` loads none), no request to another host, `viewBox` only so the SVG
 scales to the width of the page (390 px phones included). Every chart has its numbers as an HTML
-table and as CSV (`/-/charts/<name>.csv`, Japanese headers; `_bom=1` for Excel, the site's convention
-of site/plugins/exports.py, whose wrapper adds the BOM to every `.csv` answer; without that wrapper
-this route adds it itself).
+table and as CSV (`/-/charts/<name>.csv`, Japanese headers; `_bom=1` for Excel, added by the wrapper of
+site/plugins/exports.py as on every `.csv` answer of the site).
 
 The database is immutable while served, so the counts (four GROUP BY queries) and the rendered SVGs
 are made once per database file (path, size, mtime) and kept in memory; a page view only renders the
@@ -32,12 +31,12 @@ from pygal.etree import etree
 from pygal.style import Style
 
 from kb.core import paths
+from kb.core.csvcells import safe_cell
 from kb.core.vocab import Outcome
 from kb.db.schema import DB_NAME
 
 PATH = "/-/charts"
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UNCLASSIFIED = "（未分類）"  # outcome left empty by the editors (the canned query proposals_per_outcome says the same)
 # 「実現」: the two classes the Cabinet Office counts as 実現・対応.
 REALISED: tuple[str, ...] = (Outcome.ADOPTED.value, Outcome.POSSIBLE_NOW.value)
@@ -374,12 +373,8 @@ async def charts_for(datasette: Datasette) -> Charts:
 
 
 def _csv_cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as text: empty for None, a leading ' before a formula-like start (exports.py's rule)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A cell a spreadsheet shows as text: empty for None, the site's formula rule (kb.core.csvcells)."""
+    return "" if value is None else safe_cell(value)
 
 
 def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
@@ -388,10 +383,6 @@ def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
     writer.writerow(header)
     writer.writerows([[_csv_cell(v) for v in row] for row in rows])
     return out.getvalue()
-
-
-def _truthy(value: Optional[str]) -> bool:
-    return value is not None and value.strip().lower() not in ("", "0", "off", "false", "no")
 
 
 async def charts_page(datasette: Datasette, request: Request) -> Response:
@@ -416,11 +407,9 @@ async def chart_csv(datasette: Datasette, request: Request) -> Response:
     if name not in tables:
         raise NotFound(f"「{name}」という表はありません。グラフのページ（{PATH}）から CSV を選んでください。")
     header, rows = tables[name]
-    # exports.py's wrapper takes `_bom` off the query string of every .csv and adds the BOM itself;
-    # a request that reaches here with `_bom` (no wrapper) gets it from this route.
-    bom = "\ufeff" if _truthy(request.args.get("_bom")) else ""
+    # `_bom=1` and `_ja=1` are exports.py's wrapper's, as for every .csv of the site
     return Response(
-        bom + _csv_text(header, rows),
+        _csv_text(header, rows),
         content_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="kb-{name}.csv"'},
     )

@@ -34,6 +34,7 @@ from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import AsgiStream, Request
 
 from kb.core import column_notes
+from kb.core.csvcells import safe_cell
 from kb.db.schema import DB_NAME, FACET_COUNTS_TABLE, FACET_VALUES_TABLE, FTS_TABLE
 from kb.search.filters import Filters, parse_filters, where_sql
 from kb.search.query import BM25_WEIGHTS, REGISTRY_SQL, registry_expansion
@@ -49,7 +50,6 @@ CHUNK_ROWS = 500  # rows per SQL query of an export (`plugins: kb-exports: chunk
 PLUGIN = "kb-exports"
 OPTION_KEYS = (b"_bom", b"_ja")
 SEARCH_PATH = "/search"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # (English key, Japanese header) of the search export's columns, in order.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -107,13 +107,6 @@ def _names(value: Any) -> list[str]:
     except ValueError:
         return [value]
     return [str(i) for i in items] if isinstance(items, list) else [str(items)]
-
-
-def safe_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: a formula-like start gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class SearchExport:
