@@ -9,6 +9,7 @@ them and the site's plugins read them here. A site started from site/metadata.ym
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
@@ -43,3 +44,10 @@ def of(site: _Site, database: str, table: str | None) -> dict[str, str]:
     if notes is not None:
         return notes.get(database, {}).get(table, {})
     return site.table_metadata(database, table).get("columns") or {}
+
+
+def short_label(description: str | None, column: str) -> str:
+    """A column's short Japanese label: its description up to the first bracket or 。 (the column name without one)."""
+    if not description:
+        return column
+    return re.split(r"[（(。]", description, maxsplit=1)[0].strip() or column

@@ -80,12 +80,8 @@ TIME_KEYS = {"proposals": "id", "similar_proposals": "proposal_id", "reproposals
 
 
 def column_label(datasette: Datasette, table: str | None, column: str) -> str:
-    """The column's short Japanese label (pages.py's kb_label rule: its description up to a bracket or 。)."""
-    columns = column_notes.of(datasette, DB_NAME, table)
-    description = columns.get(column)
-    if not description:
-        return column
-    return re.split(r"[（(。]", description, maxsplit=1)[0].strip() or column
+    """The column's short Japanese label (kb.core.column_notes.short_label, as pages.py's kb_label)."""
+    return column_notes.short_label(column_notes.of(datasette, DB_NAME, table).get(column), column)
 
 
 def sort_phrase(datasette: Datasette, table: str | None, column: str, descending: bool) -> str:

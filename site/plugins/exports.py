@@ -22,7 +22,6 @@ site/plugins/page_cache.py (tryfirst, innermost) and site/plugins/hardening.py.
 import csv
 import io
 import json
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Optional
@@ -245,13 +244,6 @@ def split_options(query_string: bytes) -> tuple[bytes, dict[str, str]]:
     return b"&".join(kept), options
 
 
-def column_label(description: Optional[str], column: str) -> str:
-    """The column's short Japanese label: its description up to the first bracket or 。 (pages.py's rule)."""
-    if not description:
-        return column
-    return re.split(r"[（(。]", description, maxsplit=1)[0].strip() or column
-
-
 def japanese_headings(datasette: Datasette, path: str, line: str) -> str:
     """The CSV header line of a table's CSV with each column's Japanese label (others unchanged)."""
     parts = path.rstrip("/").split("/")
@@ -265,10 +257,10 @@ def japanese_headings(datasette: Datasette, path: str, line: str) -> str:
     labels = []
     for heading in headings:
         if heading in described:
-            labels.append(column_label(described[heading], heading))
+            labels.append(column_notes.short_label(described[heading], heading))
         elif heading.endswith("_label") and heading[: -len("_label")] in described:
             base = heading[: -len("_label")]
-            labels.append(column_label(described[base], base) + "（名称）")
+            labels.append(column_notes.short_label(described[base], base) + "（名称）")
         else:
             labels.append(heading)
     return _csv_line(labels)

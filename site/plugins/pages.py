@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,6 +38,9 @@ class SiteUrls:
         return self.ds.urls.row(DB_NAME, table, tilde_encode(str(pk)))
 
     def table(self, table: str, **filters: Any) -> str:
+        """A table's list; the proposals' opens with the menu's columns, not all 35 (every long text)."""
+        if table == "proposals":
+            return self.proposals(*filters.items())
         return self.ds.urls.table(DB_NAME, table) + (f"?{urlencode(filters)}" if filters else "")
 
     def proposals(self, *pairs: tuple[str, Any]) -> str:
@@ -75,19 +77,12 @@ RELATED_SHOWN = 100
 ROW_KINDS = {"local_governments": "地方公共団体", "ministries": "府省", "prefectures": "都道府県"}
 
 
-def column_label(description: str | None, column: str) -> str:
-    """Short Japanese label of a column: its description up to the first bracket or full stop."""
-    if not description:
-        return column
-    return re.split(r"[（(。]", description, maxsplit=1)[0].strip() or column
-
-
 def _labeller(datasette: Datasette) -> Callable[[str | None, str], str]:
     def kb_label(table: str | None, column: str) -> str:
         columns = column_notes.of(datasette, DB_NAME, table)
         if column == "Link" and column not in columns:  # Datasette's column of row links (rowid or compound keys)
             return "行へのリンク"
-        return column_label(columns.get(column), column)
+        return column_notes.short_label(columns.get(column), column)
 
     return kb_label
 
