@@ -70,6 +70,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
 
 
+# Where a source file was fetched from and what it was (`kb harvest`): replaced when it is fetched again.
+PROVENANCE = ("url", "page", "link_text", "retrieved", "sha256")
+
+
 class Source(Strict):
     """A published document the proposal's text was taken from."""
 
@@ -83,6 +87,10 @@ class Source(Strict):
     link_text: str | None = None
     retrieved: dt.date | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+    def provenance(self) -> dict[str, Any]:
+        """The fields `kb harvest` sets (PROVENANCE) that this source has: what a newer fetch replaces."""
+        return {k: getattr(self, k) for k in PROVENANCE if getattr(self, k) is not None}
 
 
 class Decision(Strict):

@@ -73,7 +73,7 @@ def fill(existing: Proposal, row: Proposal) -> tuple[Proposal, list[str], list[s
             added.append(f"出典「{source.title}」")
             continue
         before = merged.sources[known[0]]
-        update = {k: getattr(source, k) for k in ("url", "page", "link_text", "retrieved", "sha256") if getattr(source, k)}
+        update: dict[str, Any] = source.provenance()
         if STAGE_ORDER.index(source.stage) > STAGE_ORDER.index(before.stage):
             update["stage"] = source.stage
         after = before.model_copy(update=update)

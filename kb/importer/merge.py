@@ -139,7 +139,6 @@ def _from_items(items: dict[str, Any], sources: list[Source]) -> Proposal:
 
 
 # Source fields `kb harvest` fills (plan_import's `provenance`): where and when the file was fetched.
-PROVENANCE = ("url", "page", "link_text", "retrieved", "sha256")
 
 
 def _source_key(s: Source) -> tuple[str, str | None, str]:
@@ -189,8 +188,7 @@ def merge(
             added.append(f"出典「{source.title}」")
         elif source.sha256 and (source.sha256, source.retrieved) != (sources[known[0]].sha256, sources[known[0]].retrieved):
             # `kb harvest`: the same sheet fetched again (a changed file): its provenance is the new one
-            provenance = {k: getattr(source, k) for k in PROVENANCE if getattr(source, k) is not None}
-            sources[known[0]] = sources[known[0]].model_copy(update=provenance)
+            sources[known[0]] = sources[known[0]].model_copy(update=source.provenance())
             replaced.append(f"出典「{source.title}」の取得情報")
         elif source.url and not sources[known[0]].url:
             sources[known[0]] = sources[known[0]].model_copy(update={"url": source.url})
