@@ -5,8 +5,9 @@
    the proposals table with all its facets, a proposal page and a statute page, each divided by the
    p95 of `/-/versions.json` measured in the same run, the requests interleaved so that noise from
    other processes falls on all of them alike.
-2. 16 clients (closed loop, benchmarks/http_load.py's generator) on a mix of those pages, page cache
-   off, against the same generator on a bare ASGI app (benchmarks/servers.py): p95 ÷ the bare p95.
+2. 16 clients (closed loop, benchmarks/http_load.py's generator) on a mix of the issue's pages (search,
+   the table, a proposal page), page cache off, against the same generator on a bare ASGI app
+   (benchmarks/servers.py), both from --workers processes: p95 ÷ the bare p95.
 3. The same 16 clients on repeat views (the mix's first 40 URLs over and over) with the page cache on.
 
     python benchmarks/page_speed.py /tmp/kb-bench/kb-5000.db --out /tmp/pages-5000.json
@@ -101,23 +102,29 @@ def one_client(base: str, urls: dict[str, list[str]], rounds: int) -> dict[str, 
 
 
 def mixed(urls: dict[str, list[str]]) -> list[str]:
-    """search, table, proposal page, statute page in turn (the mix for many clients)."""
-    lists = [urls["search"], urls["table, all facets"] * 200, urls["proposal page"], urls["statute page"]]
+    """The issue's three pages in turn: search, the proposals table with all facets, a proposal page.
+
+    The statute page is measured with one client only: in the synthetic corpus two statutes take every
+    citation (each cited by every proposal), a page no real statute makes.
+    """
+    lists = [urls["search"], urls["table, all facets"] * 200, urls["proposal page"]]
     return [u for group in zip(*lists) for u in group]
 
 
-def many_clients(db: Path, urls: dict[str, list[str]], clients: int, requests: int, seconds: float) -> dict[str, object]:
+def many_clients(db: Path, urls: dict[str, list[str]], clients: int, requests: int, seconds: float, workers: int) -> dict[str, object]:
+    """The bare app and the site, each from `workers` processes (kb serve --workers), under the same clients."""
     mix = mixed(urls)
-    with served("bare", free_port()) as base:
+    with served("bare", free_port(), workers=workers) as base:
         bare = load(base, ["/"], clients, requests * 4, seconds)
-    with served("site", free_port(), db, page_cache=False) as base:
+    with served("site", free_port(), db, page_cache=False, workers=workers) as base:
         site = load(base, mix, clients, requests, seconds)
-    with served("site", free_port(), db, page_cache=True) as base:
+    with served("site", free_port(), db, page_cache=True, workers=workers) as base:
         repeat_urls = mix[:40]
         load(base, repeat_urls, 1, len(repeat_urls), seconds)  # fill the cache
         cached = load(base, repeat_urls, clients, requests * 4, seconds)
     return {
         "clients": clients,
+        "workers": workers,
         "bare ASGI app": bare.__dict__,
         "site, mix, page cache off": {**site.__dict__, "ratio_p95": site.p95_ms / bare.p95_ms},
         "site, repeat views, page cache on": {**cached.__dict__, "ratio_p95": cached.p95_ms / bare.p95_ms},
@@ -131,7 +138,7 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {kind} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['ratio_p95']:.2f} × |")
     if "many clients" in result:
         m = result["many clients"]
-        lines += ["", f"{m['clients']} clients (closed loop):", "", "| server | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | p95 ÷ bare p95 |",
+        lines += ["", f"{m['clients']} clients (closed loop), each server from {m.get('workers', 1)} process(es):", "", "| server | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | p95 ÷ bare p95 |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for name in ("bare ASGI app", "site, mix, page cache off", "site, repeat views, page cache on"):
             r = m[name]
@@ -148,6 +155,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=800, help="most requests per many-client run")
     parser.add_argument("--seconds", type=float, default=30, help="most seconds per many-client run")
     parser.add_argument("--no-many", action="store_true", help="only the one-client table")
+    parser.add_argument("--workers", type=int, default=2, help="processes of each server under many clients (kb serve --workers)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
@@ -158,7 +166,7 @@ def main() -> None:
     with served("site", free_port(), args.db, page_cache=False) as base:
         result["one client"] = one_client(base, urls, args.rounds)
     if not args.no_many:
-        result["many clients"] = many_clients(args.db, urls, args.clients, args.requests, args.seconds)
+        result["many clients"] = many_clients(args.db, urls, args.clients, args.requests, args.seconds, args.workers)
     if args.out:
         args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(markdown(result))

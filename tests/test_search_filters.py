@@ -147,3 +147,45 @@ def test_filter_values_are_escaped_and_only_ever_sql_parameters(site: SiteClient
     assert len(ranked(page(site, ("q", "の")))) == 6  # the table is still there
     sql, params = where_sql(parse_filters([("ministries", payloads[2]), ("year", "2023 or 1=1"), ("nope", "1")]))
     assert payloads[2] not in sql and list(params.values()) == [payloads[2]]  # a year that is not digits is dropped
+
+
+def test_facet_list_filter_writes_what_the_template_loop_wrote() -> None:
+    """`kb_facet_list` replaced a Jinja loop in search.html; the markup (escaping included) must not change."""
+    import importlib.util
+    from pathlib import Path
+
+    from jinja2 import Environment
+
+    spec = importlib.util.spec_from_file_location("kb_test_japanese_search", Path(__file__).resolve().parent.parent / "site" / "plugins" / "japanese_search.py")
+    assert spec is not None and spec.loader is not None
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    loop = Environment(autoescape=True).from_string(
+        '<ul>\n{% for v in values %}  <li{% if v.selected %} class="kb-facet-on"{% endif %}><a href="{{ v.url }}"'
+        '{% if v.selected %} title="この条件を外す"{% endif %}>{% if v.selected %}× {% endif %}{{ v.label }}</a>'
+        ' <span class="kb-facet-count">{{ "{:,}".format(v.count) }}</span></li>\n{% endfor %}</ul>'
+    )
+    values = [
+        search.FacetValue("2023", "2023年（令和5年）", 12345, "/search?q=a&year=2023"),
+        search.FacetValue("<b>", '<script>"x"</script> & 府省', 1, "/search?q=%3Cb%3E&ministries=<b>&x=\"", selected=True),
+    ]
+    assert str(plugin.facet_list(values)) == loop.render(values=values)
+
+
+def test_facet_links_are_the_search_url_with_one_filter_added(site: SiteClient) -> None:
+    from urllib.parse import parse_qsl, urlsplit
+
+    from kb.search.filters import search_url
+
+    html = page(site, ("q", "連携 の"), ("year", "2023"))
+    checked = 0
+    for values in facets(html).values():
+        for label, _, url in values:
+            pairs = parse_qsl(urlsplit(url).query)
+            if label.startswith("× "):
+                assert pairs == [("q", "連携 の")], label  # the selected year's link takes it off
+                continue
+            assert pairs[:2] == [("q", "連携 の"), ("year", "2023")] and len(pairs) == 3, url
+            assert url == search_url("/search", "連携 の", (("year", "2023"), pairs[2])), url
+            checked += 1
+    assert checked > 10

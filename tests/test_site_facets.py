@@ -212,7 +212,8 @@ async def _traced(client: SiteClient, path: str) -> list[dict[str, Any]]:
 def facet_queries(client: SiteClient, path: str) -> list[tuple[str, Any]]:
     """(sql, params) of every query the facets ran: counts group by a value, the shared ids are a JSON group."""
     traces = client.loop.run_until_complete(_traced(client, path))
-    sqls = [(t["sql"], t["params"]) for t in traces if t.get("type") == "sql"]
+    # (`execute_fn` calls, such as the search's facet arrays read at startup, are traced without params)
+    sqls = [(t["sql"], t["params"]) for t in traces if t.get("type") == "sql" and "params" in t]
     return [(sql, params) for sql, params in sqls if "group by" in sql or "json_group_array" in sql]
 
 

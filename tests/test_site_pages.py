@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Iterator
@@ -158,3 +159,67 @@ def test_column_descriptions_are_kept_out_of_datasettes_metadata_but_still_label
     assert 'title="提案事項' in html  # the header's tooltip
     plain = Datasette(metadata=load_metadata())  # as `datasette package` / the Dockerfile start it
     assert column_notes.of(plain, "kb", "proposals")["title"].startswith("提案事項")
+
+
+def test_table_rows_filter_writes_the_cells_datasettes_loop_wrote() -> None:
+    """`kb_table_rows` replaces the nested Jinja loop of Datasette's _table.html; the markup must not change."""
+    from datasette.utils import to_css_class
+    from jinja2 import Environment
+    from markupsafe import Markup
+
+    spec = importlib.util.spec_from_file_location("kb_test_pages", Path(__file__).resolve().parent.parent / "site" / "plugins" / "pages.py")
+    assert spec is not None and spec.loader is not None
+    pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pages)
+    table_rows = pages.table_rows
+
+    loop = Environment(autoescape=True)
+    loop.filters["to_css_class"] = to_css_class
+    template = loop.from_string(
+        "{% for row in display_rows %}<tr>{% for cell in row %}"
+        '<td class="col-{{ cell.column|to_css_class }} type-{{ cell.value_type }}">{{ cell.value }}</td>'
+        "{% endfor %}</tr>{% endfor %}"
+    )
+    rows = [
+        [{"column": "id", "value_type": "pk", "value": Markup('<a href="/kb/proposals/2024-71">2024-71</a>')},
+         {"column": "title <x>", "value_type": "str", "value": "<script>alert(1)</script> & 「番号」"},
+         {"column": "年 度", "value_type": "int", "value": 2024},
+         {"column": "proponents", "value_type": "str", "value": Markup("&nbsp;")}],
+        [{"column": "id", "value_type": "pk", "value": Markup("<a>x</a>")},
+         {"column": "title <x>", "value_type": "none", "value": None},
+         {"column": "年 度", "value_type": "int", "value": 0},
+         {"column": "proponents", "value_type": "str", "value": '"quoted"'}],
+    ]
+    assert str(table_rows(rows)).replace("\n", "") == template.render(display_rows=rows)
+
+
+def test_proposal_route_serves_what_datasettes_row_view_served(tmp_path: Path) -> None:
+    """sheet.py's route for `/kb/proposals/<id>` skips the row view's generic work; page and headers stay its own.
+
+    (A site of its own: another Datasette made in this process changes what Datasette 0.65's row view puts
+    in its footer — its metadata merging shares dicts between instances.)
+    """
+    from datasette.utils.asgi import Request
+    from datasette.views.row import RowView
+
+    site = corpus_site(tmp_path)
+
+    def row_view(pid: str) -> tuple[int, str, dict[str, str]]:
+        request = Request.fake(f"/kb/proposals/{pid}", url_vars={"database": "kb", "table": "proposals", "pks": pid, "format": None})
+        request.scope["csrftoken"] = lambda: ""
+        response = site.loop.run_until_complete(RowView.as_view(site.ds)(request, None))
+        body = response.body if isinstance(response.body, str) else response.body.decode()
+        return response.status, body, {k.lower(): v for k, v in response.headers.items()}
+
+    timing = re.compile(r"処理時間 [0-9.]+ ms")
+    ids = [r["id"] for r in site.json("/kb/proposals.json?_shape=array&_col=id")]  # type: ignore[union-attr]
+    assert len(ids) == 6
+    for pid in ids:
+        status, body, headers = row_view(pid)
+        served = site.get(f"/kb/proposals/{pid}")
+        assert (served.status_code, timing.sub("", served.text)) == (status, timing.sub("", body)), pid
+        for name in ("link", "referrer-policy"):  # (Cache-Control is the page cache's, for both)
+            assert served.headers[name] == headers[name], (pid, name)
+    assert site.get("/kb/proposals/2099-0001").status_code == 404
+    assert site.get("/kb/proposals/2024-0071.json").json()["rows"][0][0] == "2024-0071"  # formats: still the row view
+    site.close()

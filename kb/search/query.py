@@ -15,8 +15,10 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote_plus
 
+from kb.core.paths import file_stamp
 from kb.core.vocab import SECTION_ORDER, year_to_era
 from kb.db.schema import (
     FACET_COUNTS_TABLE,
@@ -30,7 +32,6 @@ from kb.search.filters import (
     FACET_BY_PARAM,
     FACETS,
     Filters,
-    adding,
     chip_label,
     query_words,
     removing,
@@ -40,6 +41,9 @@ from kb.search.filters import (
 from kb.search.foldmap import Folded
 from kb.search.snippets import Part, Snippet, best_snippet, highlight, match_spans, plain_snippet
 from kb.search.textnorm import fts_query, name_key, normalize, query_terms
+
+if TYPE_CHECKING:
+    from kb.search.facet_index import FacetIndex
 
 # bm25 column weights: title, names (governments, ministries, field, theme), body.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
@@ -240,7 +244,37 @@ SNIPPET_FIELDS: list[tuple[str, str]] = [(k.value, k.column) for k in SECTION_OR
 
 
 class Database(Protocol):
+    """What the search reads of Datasette's Database."""
+
+    path: str | None
+    is_mutable: bool
+
     async def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any: ...
+
+    async def execute_fn(self, fn: Callable[[sqlite3.Connection], Any]) -> Any: ...
+
+
+# Facet arrays per database file: path → (file stamp, index, or None for a database without `facet_values`).
+_FACET_INDEXES: dict[str, tuple[tuple[object, ...], FacetIndex | None]] = {}
+
+
+async def facet_index(db: Database) -> FacetIndex | None:
+    """The facet arrays of an immutable database, read once per file (kb.search.facet_index); None: count by SQL."""
+    from kb.search.facet_index import FacetIndex  # numpy: loaded by the site's first search, not by every `kb` command
+
+    if db.is_mutable or not db.path:
+        return None
+    stamp = file_stamp(db.path)
+    cached = _FACET_INDEXES.get(db.path)
+    if cached is None or cached[0] != stamp:
+        try:
+            index = await db.execute_fn(FacetIndex.read)
+        except sqlite3.OperationalError as exc:  # a database built without `facet_values` (or no proposals at all)
+            if "no such table" not in str(exc):
+                raise
+            index = None
+        cached = _FACET_INDEXES[db.path] = (stamp, index)
+    return cached[1]
 
 
 @dataclass
@@ -458,16 +492,24 @@ async def ranked_search(
     stored = True
     where, filter_params = where_sql(filters)
     params.update(filter_params)
-    try:
-        rows = await db.execute(facets_sql(expanded, where), params)
-    except sqlite3.OperationalError as exc:  # a database built without `facet_values` and `facet_counts`
-        if FACET_VALUES_TABLE not in str(exc) and FACET_COUNTS_TABLE not in str(exc):
-            raise
-        stored = False
-        where, filter_params = where_sql(filters, stored_arrays=False)
-        params.update(filter_params)
-        rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
-    result.total = _read_facets(result, [tuple(r) for r in rows])
+    index = await facet_index(db)
+    if index is not None:  # the hits' rowids in one string, counted in memory
+        from kb.search.facet_index import rowids_of
+
+        ctes, select = _matching(expanded, where)
+        found = await db.execute(f"with {ctes + ', ' if ctes else ''}m as ({select}) select group_concat(rid) from m", params)
+        result.total = _read_facets(result, index.counts(rowids_of(found.first()[0])))
+    else:
+        try:
+            rows = await db.execute(facets_sql(expanded, where), params)
+        except sqlite3.OperationalError as exc:  # a database built without `facet_values` and `facet_counts`
+            if FACET_VALUES_TABLE not in str(exc) and FACET_COUNTS_TABLE not in str(exc):
+                raise
+            stored = False
+            where, filter_params = where_sql(filters, stored_arrays=False)
+            params.update(filter_params)
+            rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
+        result.total = _read_facets(result, [tuple(r) for r in rows])
     hits = [dict(r) for r in await _hits(db, lambda folded: ranked_sql(where, folded, cited=expanded), params)]
     if expanded and len(hits) < PER_PAGE and result.total > params["offset"] + len(hits):
         # The text hits end on this page (or before it): the registry-only hits fill the rest. Found in
@@ -495,6 +537,8 @@ def _read_facets(result: SearchPage, rows: list[tuple[Any, ...]]) -> int:
         elif value is not None and count > 0:
             found.setdefault(facet, []).append((value, count, label))
     labels: dict[tuple[str, str], str] = {}
+    here = search_url(result.base, result.query, result.filter_pairs)
+    joiner = "&" if "?" in here else "?"
     for spec in FACETS:
         values = found.get(spec.param, [])
         if spec.by_year:
@@ -509,16 +553,13 @@ def _read_facets(result: SearchPage, rows: list[tuple[Any, ...]]) -> int:
             shown = f"{text}年（{label}）" if spec.by_year and label else str(label or text)
             labels[(spec.param, text)] = str(label or text)
             selected = (spec.param, text) in result.filter_pairs
-            changed = (removing if selected else adding)(result.filter_pairs, spec.param, text)
-            group.values.append(
-                FacetValue(
-                    text,
-                    shown,
-                    count,
-                    search_url(result.base, result.query, changed),
-                    selected,
-                )
+            # search_url(…, adding(…)) is this page's URL and one more pair: made once, not per value
+            url = (
+                search_url(result.base, result.query, removing(result.filter_pairs, spec.param, text))
+                if selected
+                else f"{here}{joiner}{spec.param}={quote_plus(text)}"
             )
+            group.values.append(FacetValue(text, shown, count, url, selected))
         if group.values:
             result.facets.append(group)
     for active in result.filters:

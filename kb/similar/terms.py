@@ -10,6 +10,8 @@ docs/prior-art.md gives the reasons and the measurements.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -29,6 +31,7 @@ _SYNONYM = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse
 # Runs that carry meaning: kanji (with 々 〆), katakana, Latin letters and digits.
 _CONTENT_RUN = re.compile("[一-鿿々〆ヵヶァ-ヺーA-Za-z0-9]{2,}")
 STATUTE_MARK = "§"
+_RUN_SEPARATOR = "\x00"  # joins runs for words_in: never inside a run (content runs are letters and digits)
 WHOLE_RUN = 10  # a run of at most this many characters is shown whole when any of its bigrams is shared
 STATUTE_WEIGHT = 3  # a shared statute counts like a term used three times
 # Explicit references to an earlier round: 「令和5年の提案（管理番号12）」「平成30年提案 管理番号 101」.
@@ -87,22 +90,34 @@ def words_in(runs: list[str], bigrams: Iterable[str], limit: int = 6) -> list[st
     """The stretches of a text's `content_runs` spelled by the given bigrams, in the bigrams' order of weight.
 
     Shared terms are bigrams (中間 間サ サー ーバ); a reader wants the words they come from (中間サーバ),
-    found in the text itself rather than guessed by chaining bigrams.
+    found in the text itself rather than guessed by chaining bigrams. Each bigram is looked up with
+    `str.find` over the runs joined by a character no bigram holds, so the work per page (ten similar
+    proposals, a few thousand characters each) is a few C-level scans, not a Python step per character.
     """
     rank = {b: i for i, b in enumerate(bigrams)}
+    text = _RUN_SEPARATOR.join(runs)
+    hits: dict[int, int] = {}  # position in `text` → rank of the bigram starting there
+    for b, r in rank.items():
+        if len(b) != 2 or _RUN_SEPARATOR in b:
+            continue
+        at = text.find(b)
+        while at != -1:
+            hits[at] = r
+            at = text.find(b, at + 1)
     found: dict[str, int] = {}
-    for run in runs:
+    if hits:
+        starts = list(itertools.accumulate((len(run) + 1 for run in runs[:-1]), initial=0))  # where each run begins
+        positions = sorted(hits)
         i = 0
-        while i < len(run) - 1:
-            if run[i : i + 2] not in rank:
-                i += 1
-                continue
+        while i < len(positions):
             j = i
-            while j < len(run) - 1 and run[j : j + 2] in rank:
+            while j + 1 < len(positions) and positions[j + 1] == positions[j] + 1:
                 j += 1
-            word = run if len(run) <= WHOLE_RUN else run[i : j + 1]  # a short run is one word: 情報保有機関, not 報保有機
-            best = min(rank[run[k : k + 2]] for k in range(i, j))
+            first, last = positions[i], positions[j]
+            run = runs[bisect.bisect_right(starts, first) - 1]
+            word = run if len(run) <= WHOLE_RUN else text[first : last + 2]  # a short run is one word: 情報保有機関, not 報保有機
+            best = min(hits[k] for k in positions[i : j + 1])
             found[word] = min(best, found.get(word, best))
-            i = j
+            i = j + 1
     ordered = sorted(found, key=lambda w: (found[w], -len(w)))
     return [w for w in ordered if not any(w != other and w in other for other in ordered)][:limit]

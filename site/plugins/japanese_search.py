@@ -14,10 +14,12 @@ from urllib.parse import parse_qsl, urlencode
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
+from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from kb.db.schema import DB_NAME
 from kb.search.filters import parse_filters, table_pairs
-from kb.search.query import ranked_search, register_functions
+from kb.search.query import FacetValue, facet_index, ranked_search, register_functions
 
 
 @hookimpl(trylast=True)
@@ -64,6 +66,35 @@ async def retired_search_query(datasette: Datasette, request: Request) -> Respon
     query = request.args.get("q", "").strip()
     target = datasette.urls.path("/search" + suffix) + (f"?{urlencode({'q': query})}" if query else "")
     return Response.redirect(target, status=301)
+
+
+def facet_list(values: list[FacetValue]) -> Markup:
+    """A facet's values as a <ul>, in one Python pass: an async Jinja loop cost a few generator resumptions a
+    value, and a search page lists 80 or more of them (a fifth of the page's time)."""
+    out = ["<ul>"]
+    for v in values:
+        on = (' class="kb-facet-on"', ' title="この条件を外す"', "× ") if v.selected else ("", "", "")
+        out.append(
+            f'  <li{on[0]}><a href="{escape(v.url)}"{on[1]}>{on[2]}{escape(v.label)}</a>'
+            f' <span class="kb-facet-count">{v.count:,}</span></li>'
+        )
+    out.append("</ul>")
+    return Markup("\n".join(out))
+
+
+@hookimpl
+def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
+    async def inner() -> None:
+        """Read the search's facet arrays before the first search asks for them (2 s at 100,000 proposals)."""
+        if DB_NAME in datasette.databases:
+            await facet_index(datasette.get_database(DB_NAME))
+
+    return inner
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Environment) -> None:
+    env.filters["kb_facet_list"] = facet_list
 
 
 @hookimpl

@@ -10,9 +10,10 @@ from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.app import Datasette
-from datasette.utils import tilde_encode, urlsafe_components
+from datasette.utils import tilde_encode, to_css_class, urlsafe_components
 from datasette.utils.asgi import Request, Response
-from markupsafe import Markup
+from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from kb.core import column_notes, paths
 from kb.db.schema import DB_NAME, json_list
@@ -159,6 +160,33 @@ async def data_as_of(datasette: Datasette) -> dict[str, Any]:
             row = {}
         cached = _AS_OF[datasette] = (stamp, row)
     return cached[1]
+
+
+_CSS_CLASSES: dict[str, str] = {}  # column name → Datasette's CSS class for it (a regex and a hash per call)
+
+
+def table_rows(display_rows: Any) -> Markup:
+    """The <tr>s of Datasette's result table in one Python pass.
+
+    The same markup `_table.html`'s nested loops wrote, but an async Jinja loop costs a few generator
+    resumptions a cell, and the proposals table shows 35 columns × 20 rows: half its time went there.
+    """
+    out = []
+    for row in display_rows:
+        out.append("<tr>")
+        for cell in row:
+            column = cell["column"]
+            css = _CSS_CLASSES.get(column)
+            if css is None:
+                css = _CSS_CLASSES[column] = to_css_class(column)
+            out.append(f'<td class="col-{css} type-{escape(cell["value_type"])}">{escape(cell["value"])}</td>')
+        out.append("</tr>")
+    return Markup("\n".join(out))
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Environment) -> None:
+    env.filters["kb_table_rows"] = table_rows
 
 
 @hookimpl

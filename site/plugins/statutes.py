@@ -97,7 +97,8 @@ def extra_template_vars(view_name: str, database: str | None, table: str | None,
         statute = (await db.execute("select * from statutes where id = :pk", {"pk": pk})).first()
         if statute is None:
             return {}
-        count = (await db.execute(STATUTE_PROPOSAL_COUNT_SQL, {"pk": pk})).first()[0]
+        stored = statute["proposal_count"] if "proposal_count" in statute.keys() else None  # the build counts them
+        count = stored if stored is not None else (await db.execute(STATUTE_PROPOSAL_COUNT_SQL, {"pk": pk})).first()[0]
         sql = STATUTE_PROPOSALS_SQL.format(pick=_MUCH_PICK if count > MUCH_CITED else _RARE_PICK)
         proposals = [dict(r) for r in await db.execute(sql, {"pk": pk, "limit": STATUTE_PAGE_LIMIT})]
         return {

@@ -1,0 +1,106 @@
+"""Facet counts of any set of search hits, counted in memory (numpy) instead of by SQL per search.
+
+The site's database is immutable while served, so every proposal's facet values can be read once
+into arrays: for a column facet (year, category, …) one code per proposal; for an array facet
+(府省, 都道府県, 法令, …) one (proposal, code) pair per item, from `facet_values`. Counting the hits of
+a search is then a `bincount` over those arrays — about a millisecond for 100,000 proposals — where
+SQL walked an index per facet (O(proposals) for each column facet, O(items of the hits) with a B-tree
+probe each for the arrays): 10–25 ms a search at 5,000 proposals and 170–660 ms at 100,000.
+
+The counts are the same as `kb.search.query.facets_sql`'s (tests/test_search_facet_index.py), which
+stays for databases built without `facet_values`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kb.db.schema import FACET_VALUES_TABLE
+from kb.search.filters import ARRAY_FACETS, COLUMN_FACETS
+
+# Where the labels of coded columns come from (the same labels facets_sql reads).
+LABEL_SQL = {
+    "category": "select id, label from categories",
+    "policy_field": "select id, name from policy_fields",
+}
+FacetRow = tuple[str, Any, int, Any]  # (facet, value, count, label); ('', None, total, None) first
+
+
+@dataclass(frozen=True)
+class Coded:
+    """One facet: `codes[i]` is the value index of entry i (-1: none); `owners[i]` its proposal's position
+    (None for a column facet, whose entry i is proposal i itself)."""
+
+    values: list[Any]
+    codes: np.ndarray
+    owners: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FacetIndex:
+    rowids: np.ndarray  # the proposals' rowids, ascending: a proposal's position is its index here
+    facets: dict[str, Coded]
+    labels: dict[str, dict[Any, str]]
+
+    @classmethod
+    def read(cls, conn: sqlite3.Connection) -> FacetIndex:
+        """Every proposal's facet values: per facet and value, the rowids that have it, as one string each
+        (`group_concat`, read from the column's index or `facet_values`' — no row of `proposals` is read;
+        0.1 s at 5,000 proposals, 2 s at 100,000)."""
+        rowids = np.sort(rowids_of(conn.execute("select group_concat(rowid) from proposals").fetchone()[0]))
+        facets: dict[str, Coded] = {}
+        for facet in COLUMN_FACETS:
+            groups = conn.execute(f"select [{facet}], group_concat(rowid) from proposals group by [{facet}]").fetchall()
+            codes = np.full(len(rowids), -1, dtype=np.int32)
+            values: list[Any] = []
+            for value, having in groups:
+                if value is not None:
+                    codes[np.searchsorted(rowids, rowids_of(having))] = len(values)
+                    values.append(value)
+            facets[facet] = Coded(values, codes)
+        for facet in ARRAY_FACETS:
+            groups = conn.execute(
+                f"select f.value, group_concat(p.rowid) from [{FACET_VALUES_TABLE}] f join proposals p on p.id = f.proposal_id"
+                " where f.facet = ? group by f.value",
+                (facet,),
+            ).fetchall()
+            owners = [np.searchsorted(rowids, rowids_of(having)).astype(np.int32) for _, having in groups]
+            facets[facet] = Coded(
+                [value for value, _ in groups],
+                np.concatenate([np.full(len(o), code, dtype=np.int32) for code, o in enumerate(owners)] or [np.zeros(0, np.int32)]),
+                np.concatenate(owners or [np.zeros(0, np.int32)]),
+            )
+        labels = {facet: {k: v for k, v in conn.execute(sql)} for facet, sql in LABEL_SQL.items()}
+        return cls(rowids, facets, labels)
+
+    def counts(self, hits: np.ndarray) -> list[FacetRow]:
+        """('', None, total, None), then (facet, value, count, label) of every value some hit has.
+
+        `hits` are rowids of `proposals` (repeats and unknown rowids are ignored).
+        """
+        at = np.searchsorted(self.rowids, hits)
+        inside = at < len(self.rowids)
+        at = at[inside]
+        found = np.zeros(len(self.rowids), dtype=bool)
+        found[at[self.rowids[at] == hits[inside]]] = True
+        rows: list[FacetRow] = [("", None, int(found.sum()), None)]
+        for facet, coded in self.facets.items():
+            codes = coded.codes[found] if coded.owners is None else coded.codes[found[coded.owners]]
+            codes = codes[codes >= 0]
+            if not len(codes):
+                continue
+            labels = self.labels.get(facet, {})
+            tally = np.bincount(codes, minlength=len(coded.values))
+            for code in np.flatnonzero(tally):
+                value = coded.values[code]
+                rows.append((facet, value, int(tally[code]), labels.get(value)))
+        return rows
+
+
+def rowids_of(text: str | None) -> np.ndarray:
+    """Rowids from SQLite's `group_concat` of them (one string: far cheaper than a row per hit)."""
+    return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)

@@ -1,0 +1,70 @@
+"""The search's facet counts from arrays in memory (kb.search.facet_index) equal the SQL counts (facets_sql)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kb.search.facet_index import FacetIndex, rowids_of
+from kb.search.filters import Filters, where_sql
+from kb.search.query import _matching, facets_sql, register_functions
+
+QUERIES = ["番号", "保育", "農地", "児童", "介護 医療", "保育 農地", "税", "情報連携", "法", "存在しない語句"]
+
+
+@pytest.fixture(scope="module")
+def conn(synthetic_db: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
+    register_functions(connection)
+    yield connection
+    connection.close()
+
+
+def by_sql(conn: sqlite3.Connection, query: str, filters: Filters) -> list[tuple[Any, ...]]:
+    where, params = where_sql(filters)
+    rows = conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
+    return sorted(((f, str(v), n, label) for f, v, n, label in rows if f == "" or (v is not None and n > 0)), key=str)
+
+
+def by_index(conn: sqlite3.Connection, index: FacetIndex, query: str, filters: Filters) -> list[tuple[Any, ...]]:
+    where, params = where_sql(filters)
+    _, select = _matching(False, where)
+    text = conn.execute(f"select group_concat(rid) from ({select})", {"q": query, **params}).fetchone()[0]
+    return sorted(((f, str(v), n, label) for f, v, n, label in index.counts(rowids_of(text))), key=str)
+
+
+def test_facet_index_counts_what_the_sql_counts_for_every_query_and_filter(conn: sqlite3.Connection) -> None:
+    index = FacetIndex.read(conn)
+    ministry, prefecture, statute = (
+        conn.execute(f"select value from facet_values where facet = '{f}' group by value order by count(*) desc").fetchone()[0]
+        for f in ("ministries", "proponent_prefectures", "statutes")
+    )
+    filter_sets: list[Filters] = [
+        (),
+        (("year", "2020"),),
+        (("category", "A"),),
+        (("ministries", ministry),),
+        (("proponent_prefectures", prefecture), ("statutes", statute)),
+        (("outcome", "提案の趣旨を踏まえ対応"), ("year", "2019")),
+    ]
+    compared = 0
+    for query in QUERIES:
+        for filters in filter_sets:
+            expected = by_sql(conn, query, filters)
+            assert by_index(conn, index, query, filters) == expected, (query, filters)
+            compared += expected[0][2] > 0
+    assert compared > 30  # most combinations find something: the counts were compared, not two empty lists
+
+
+def test_facet_index_ignores_repeated_and_unknown_rowids(conn: sqlite3.Connection) -> None:
+    index = FacetIndex.read(conn)
+    first, last = int(index.rowids[0]), int(index.rowids[-1])
+    once = index.counts(np.array([first, last], dtype=np.int64))
+    assert once[0] == ("", None, 2, None)
+    assert index.counts(np.array([last, first, first, last + 10, -1, 0], dtype=np.int64)) == once
+    assert index.counts(rowids_of(None)) == [("", None, 0, None)]
