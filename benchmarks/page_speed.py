@@ -147,6 +147,22 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def measure(
+    db: Path, rounds: int = 200, many: bool = True, clients: int = 16, requests: int = 800, seconds: float = 30, workers: int = 2
+) -> dict[str, Any]:
+    """Both measurements on one database (benchmarks/run.py --parts pages calls this)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    proposals = conn.execute("select count(*) from proposals").fetchone()[0]
+    conn.close()
+    urls = distinct_urls(db)
+    result: dict[str, Any] = {"proposals": proposals, "rounds": rounds, "measured": time.strftime("%Y-%m-%d %H:%M")}
+    with served("site", free_port(), db, page_cache=False) as base:
+        result["one client"] = one_client(base, urls, rounds)
+    if many:
+        result["many clients"] = many_clients(db, urls, clients, requests, seconds, workers)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path)
@@ -158,15 +174,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes of each server under many clients (kb serve --workers)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
-    proposals = conn.execute("select count(*) from proposals").fetchone()[0]
-    conn.close()
-    urls = distinct_urls(args.db)
-    result: dict[str, Any] = {"proposals": proposals, "rounds": args.rounds, "measured": time.strftime("%Y-%m-%d %H:%M")}
-    with served("site", free_port(), args.db, page_cache=False) as base:
-        result["one client"] = one_client(base, urls, args.rounds)
-    if not args.no_many:
-        result["many clients"] = many_clients(args.db, urls, args.clients, args.requests, args.seconds, args.workers)
+    result = measure(args.db, args.rounds, not args.no_many, args.clients, args.requests, args.seconds, args.workers)
     if args.out:
         args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(markdown(result))

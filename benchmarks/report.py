@@ -17,6 +17,10 @@ TARGET_RATIO = 1.5
 TARGET_INCREMENTAL_S = 0.5
 TARGET_P95_MS = 50
 TARGET_SIZES = {"ratio": "10000", "incremental": "10000", "p95": "100000"}
+# Issue #16: ratios against floors measured in the same run.
+TARGET_16_BUILD = 4.0  # full build at 10,000 ÷ the Markdown parse floor
+TARGET_16_PAGES = {"search": 5.0, "table, all facets": 10.0, "table, all facets, menu's columns": 10.0, "proposal page": 3.0}  # one client, p95 ÷ versions p95
+TARGET_16_MANY = 2.0  # 16 clients on the mix at 5,000, p95 ÷ the bare ASGI app's p95
 
 
 def n(size: str | int) -> str:
@@ -74,7 +78,9 @@ def machine_section(results: dict[str, Any]) -> str:
     m = results["machine"]
     p = m["packages"]
     sizes = results["sizes"]
-    when = sorted({f"{n(k)}: {v['measured']}, commit {v['commit']}" for k, v in sizes.items()})
+    when = sorted(
+        {f"{n(k)}: {v['measured']}, commit {v['commit']}" + _parts_note(v) for k, v in sizes.items()}, key=lambda t: int(t.split(":")[0].replace(",", ""))
+    )
     return (
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['os']}; Python {m['python']}, "
         f"SQLite {m['sqlite']}, Datasette {p['datasette']}, sqlite-utils {p['sqlite-utils']}, "
@@ -83,9 +89,20 @@ def machine_section(results: dict[str, Any]) -> str:
     )
 
 
+def built(results: dict[str, Any]) -> dict[str, Any]:
+    """The sizes whose build was measured (a size can be measured for its pages alone: `--parts pages`)."""
+    return {k: v for k, v in results["sizes"].items() if "full build" in v}
+
+
+def _parts_note(r: dict[str, Any]) -> str:
+    """Which parts came from an earlier run, when several runs filled one size."""
+    older = {p: when for p, when in r.get("parts measured", {}).items() if when != r["measured"]}
+    return "".join(f"; {p} {when}" for p, when in older.items())
+
+
 def build_table(results: dict[str, Any]) -> str:
     rows = []
-    for size, r in results["sizes"].items():
+    for size, r in built(results).items():
         full, floor = r["full build"], r["floor"]
         one = r.get("full build, one process")
         rows.append(
@@ -115,9 +132,9 @@ def build_table(results: dict[str, Any]) -> str:
 
 
 def phases_table(results: dict[str, Any]) -> str:
-    sizes = list(results["sizes"])
+    sizes = list(built(results))
     labels: list[str] = []
-    for r in results["sizes"].values():
+    for r in built(results).values():
         for name in r["full build"]["phases"]:
             if phase_label(name) not in labels:
                 labels.append(phase_label(name))
@@ -125,7 +142,7 @@ def phases_table(results: dict[str, Any]) -> str:
     def seconds(size: str, label: str) -> float:
         return sum(v for name, v in results["sizes"][size]["full build"]["phases"].items() if phase_label(name) == label)
 
-    rows = [["Python start and imports", *[s(r["full build"]["import_s"]) for r in results["sizes"].values()]]]
+    rows = [["Python start and imports", *[s(r["full build"]["import_s"]) for r in built(results).values()]]]
     for label in labels:
         rows.append([label, *[s(seconds(k, label)) for k in sizes]])
     rows.append(["**total (wall clock)**", *[f"**{s(results['sizes'][k]['full build']['wall_s'])}**" for k in sizes]])
@@ -133,9 +150,9 @@ def phases_table(results: dict[str, Any]) -> str:
 
 
 def size_table(results: dict[str, Any]) -> str:
-    sizes = list(results["sizes"])
+    sizes = list(built(results))
     parts: list[str] = []
-    for r in results["sizes"].values():
+    for r in built(results).values():
         parts += [p for p in r["database"]["parts_mb"] if p not in parts]
     rows = [[p, *[mb(results["sizes"][k]["database"]["parts_mb"].get(p, 0.0)) for k in sizes]] for p in parts]
     rows = [r for r in rows if any(x not in ("0.0",) for x in r[1:])]
@@ -389,14 +406,56 @@ def targets(results: dict[str, Any]) -> tuple[str, str]:
             f"and ranks the matches by bm25 in up to {ms(max(t['ranked_ms'] for t in r['search in process'].values()))} ms (it grows with "
             f"the number of hits); Datasette's table pages also count 9 facets over every matching row."
         )
+    rows += targets_16(results)
     rows.append(
         [
             "database size per 1,000 proposals",
-            ", ".join(f"{mb(v['database']['mb'] / int(k) * 1000)} MB at {n(k)}" for k, v in sizes.items()),
+            ", ".join(f"{mb(v['database']['mb'] / int(k) * 1000)} MB at {n(k)}" for k, v in built(results).items()),
             "reported",
         ]
     )
     return table(["target", "measured", "result"], rows), "\n".join(notes)
+
+
+def targets_16(results: dict[str, Any]) -> list[list[str]]:
+    """Issue #16's must-show rows, each a ratio against a floor measured in the same run."""
+    sizes, rows = results["sizes"], []
+    r = sizes.get(TARGET_SIZES["ratio"])
+    if r and "full build" in r:
+        ratio = r["full build"]["wall_s"] / r["floor"]["floor_s"]
+        rows.append([f"#16: full build of {n(TARGET_SIZES['ratio'])} ≤ {TARGET_16_BUILD:g} × the Markdown parse floor",
+                     f"{ratio:.1f} ×", "met" if ratio <= TARGET_16_BUILD else "not met"])  # fmt: skip
+    if r and "incremental" in r:
+        cli = median(r["incremental"]["edit (kb build)"], "wall_s")
+        rows.append([f"#16: `kb build` after one edit at {n(TARGET_SIZES['incremental'])} ≤ {TARGET_INCREMENTAL_S} s as a command",
+                     s(cli), "met" if cli <= TARGET_INCREMENTAL_S else "not met"])  # fmt: skip
+    for size, r in sizes.items():
+        one = r.get("pages", {}).get("one client")
+        if not one:
+            continue
+        for kind, limit in TARGET_16_PAGES.items():
+            ratio = one[kind]["ratio_p95"]
+            rows.append([f"#16: one client at {n(size)}, {kind} p95 ≤ {limit:g} × `/-/versions.json` p95",
+                         f"{ratio:.2f} × ({ms(one[kind]['p95_ms'])} vs {ms(one['versions']['p95_ms'])} ms)",
+                         "met" if ratio <= limit else "not met"])  # fmt: skip
+        many = r["pages"].get("many clients")
+        if many:
+            mix, cached = many["site, mix, page cache off"], many["site, repeat views, page cache on"]
+            bare = many["bare ASGI app"]["p95_ms"]
+            rows.append([f"#16: {many['clients']} clients at {n(size)} on the mix, p95 ≤ {TARGET_16_MANY:g} × the bare ASGI app's",
+                         f"{mix['ratio_p95']:.2f} × ({ms(mix['p95_ms'])} vs {ms(bare)} ms, {many['workers']} processes each)",
+                         "met" if mix["ratio_p95"] <= TARGET_16_MANY else "not met"])  # fmt: skip
+            rows.append(["#16: the same clients on repeat views with the page cache, at the floor",
+                         f"{cached['ratio_p95']:.2f} × ({ms(cached['p95_ms'])} ms)", "met" if cached["ratio_p95"] <= TARGET_16_MANY else "not met"])  # fmt: skip
+    return rows
+
+
+def pages_tables(results: dict[str, Any]) -> str:
+    """benchmarks/page_speed.py's tables for every size measured with `--parts pages`."""
+    import page_speed
+
+    out = [page_speed.markdown(r["pages"]) for r in results["sizes"].values() if "pages" in r]
+    return "\n\n".join(out) or "(not measured)"
 
 
 def section(results: dict[str, Any]) -> str:
@@ -466,6 +525,16 @@ Inside one process, without HTTP or page rendering (`benchmarks/search.py`, medi
 One-character queries:
 
 {unigram_text(results)}
+
+### Pages against the machine's floors (issue #16, `benchmarks/page_speed.py`)
+
+One client with the server warm and the page cache off, every request a distinct URL where the page has them
+(200 searches, 200 proposals, the 200 most cited statutes), each kind of page in turn with `/-/versions.json`
+(Datasette's cheapest page: the floor); then 16 closed-loop clients on the issue's mix (search, the table
+with all facets, a proposal page) against the same clients on a bare ASGI app (`benchmarks/servers.py`: one
+fixed answer), both served from the same number of processes; then repeat views with the page cache on.
+
+{pages_tables(results)}
 {END}"""
 
 

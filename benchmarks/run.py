@@ -7,8 +7,8 @@ the parse floor (benchmarks/floor.py), full builds on every core and on one, the
 size, incremental builds after one file is edited / added / deleted, `kb check`, in-process
 search timings (benchmarks/search.py), and the site under 16 concurrent clients over HTTP on
 127.0.0.1 (benchmarks/http_load.py) against `grep -rl` (benchmarks/grep_baseline.py).
-Results of a size replace that size's earlier results; other sizes are kept, so the big
-size can run on its own. Every figure in the generated section comes from results.json.
+Results of a size replace that size's earlier results of the same parts (`--parts`); other parts and
+sizes are kept, so the big size can run on its own. Every figure in the generated section comes from results.json.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 import grep_baseline  # noqa: E402
 import http_load  # noqa: E402
 import measure  # noqa: E402
+import page_speed  # noqa: E402
 import report  # noqa: E402
 import search  # noqa: E402
 from corpus import generate  # noqa: E402
@@ -52,6 +53,7 @@ QUERIES = {"1 character": "税", "2 characters": "保育", "4 characters": "生�
 EDIT_MARK = "\n（ベンチマークによる追記）\n"
 INCREMENTAL_SAMPLES = 3
 SINGLE_CLIENT_REQUESTS = 30  # one client alone first: the time one page costs the server
+PARTS = ("build", "incremental", "check", "http", "pages")  # --parts: what to measure for each size
 
 
 def machine() -> dict[str, object]:
@@ -195,27 +197,35 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
         "commit": commit(),
         "corpus": {"files": len(iter_proposal_files([corpus])), **warm(corpus)},
     }
-    print(f"[{n}] floor", flush=True)
-    result["floor"] = child([PY, str(HERE / "floor.py"), str(corpus)], "floor").json()
     db = work / f"kb-{n}.db"
-    print(f"[{n}] full build", flush=True)
-    result["full build"] = build_run(db, corpus, "--full")
-    if n in args.single_sizes:
-        print(f"[{n}] full build, one process", flush=True)
-        single = work / f"kb-{n}-single.db"
-        result["full build, one process"] = build_run(single, corpus, "--full", "--jobs", "1")
-        single.unlink()
-    result["database"] = db_sizes(db)
-    if n in args.incremental_sizes:
+    if "build" in args.parts:
+        print(f"[{n}] floor", flush=True)
+        result["floor"] = child([PY, str(HERE / "floor.py"), str(corpus)], "floor").json()
+        print(f"[{n}] full build", flush=True)
+        result["full build"] = build_run(db, corpus, "--full")
+        if n in args.single_sizes:
+            print(f"[{n}] full build, one process", flush=True)
+            single = work / f"kb-{n}-single.db"
+            result["full build, one process"] = build_run(single, corpus, "--full", "--jobs", "1")
+            single.unlink()
+        result["database"] = db_sizes(db)
+    elif not db.exists():
+        raise SystemExit(f"{db}: no database of {n} proposals to measure; run with --parts build first")
+    if "pages" in args.parts and n in args.page_sizes:
+        print(f"[{n}] pages against the floors (#16)", flush=True)
+        result["pages"] = page_speed.measure(
+            db, args.page_rounds, n in args.many_sizes, args.clients, args.requests, args.seconds, args.page_workers
+        )
+    if "incremental" in args.parts and n in args.incremental_sizes:
         print(f"[{n}] incremental", flush=True)
         result["incremental"] = incremental(db, corpus)
-    if n in args.check_sizes:
+    if "check" in args.parts and n in args.check_sizes:
         print(f"[{n}] kb check", flush=True)
         run_ = child([KB, "check", str(corpus)], "kb check")
         result["kb check"] = {"wall_s": run_.seconds, "max_rss_mb": run_.max_rss_mb}
         print(f"[{n}] kb check --changed (one file edited)", flush=True)
         result["kb check --changed"] = check_changed(corpus)
-    if n in args.http_sizes:
+    if "http" in args.parts and n in args.http_sizes:
         print(f"[{n}] search in process", flush=True)
         result["search in process"] = {q: search.query_times(db, q) for q in QUERIES.values()}
         if n in args.unigram_sizes:
@@ -251,6 +261,12 @@ def main() -> None:
     parser.add_argument("--serve-workers", type=sizes, default=sizes("1,2"), help="kb serve --workers values to measure")
     parser.add_argument("--requests", type=int, default=800, help="most requests per scenario")
     parser.add_argument("--seconds", type=float, default=30, help="most seconds per scenario")
+    parser.add_argument("--parts", type=lambda t: [p for p in t.split(",") if p], default=list(PARTS),
+                        help=f"what to measure, of {','.join(PARTS)} (without build, the size's database must exist)")
+    parser.add_argument("--page-sizes", type=sizes, default=sizes("5000,100000"), help="sizes whose pages are timed (#16)")
+    parser.add_argument("--many-sizes", type=sizes, default=sizes("5000"), help="of those, sizes also timed under many clients")
+    parser.add_argument("--page-rounds", type=int, default=200, help="one-client rounds of each kind of page")
+    parser.add_argument("--page-workers", type=int, default=2, help="processes of each server under many clients")
     parser.add_argument("--doc-only", action="store_true", help="only rewrite docs/benchmarks.md from results.json")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--doc", type=Path, default=DOC)
@@ -260,7 +276,11 @@ def main() -> None:
     if not args.doc_only:
         results["machine"] = machine()
         for n in args.sizes:
-            results["sizes"][str(n)] = run_size(n, args)
+            # the parts measured now replace the same parts of earlier runs; the others are kept, with their dates
+            earlier = results["sizes"].get(str(n), {})
+            now = run_size(n, args)
+            dates = {**earlier.get("parts measured", {}), **{p: now["measured"] for p in args.parts}}
+            results["sizes"][str(n)] = {**earlier, **now, "parts measured": dates}
             results["sizes"] = dict(sorted(results["sizes"].items(), key=lambda kv: int(kv[0])))
             args.results.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     args.doc.write_text(report.update_doc(args.doc.read_text(encoding="utf-8"), results), encoding="utf-8")
