@@ -130,6 +130,7 @@ def test_nothing_is_written_when_no_file_changed(corpus: Path, tmp_path: Path) -
     result = build(db_path, [corpus])
     assert (result.mode, result.parsed, result.counts["proposals"]) == ("unchanged", 0, 6)
     assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db", "proposals"]  # no temporary file left behind
 
 
 def test_full_option_and_changed_data_force_a_full_build(
@@ -193,10 +194,11 @@ def test_a_step_that_cannot_update_in_place_makes_the_build_full(corpus: Path, t
     build(db_path, [corpus])
 
     def plain_step(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
-        db["extra"].insert_all([{"n": len(proposals)}], replace=True)
+        db.table("extra").insert_all([{"n": len(proposals)}], replace=True)
 
     result = build(db_path, [corpus], steps=[*STEPS, Step("plain_step", plain_step, incremental=False)])
     assert result.mode == "full" and "plain_step" in result.reason
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db", "proposals"]  # no temporary file left behind
 
 
 def test_cli_build_updates_incrementally_and_rebuilds_with_full(corpus: Path, tmp_path: Path) -> None:
@@ -224,3 +226,75 @@ def test_full_build_on_two_processes_equals_one_process_build(tmp_path: Path) ->
     two = build(tmp_path / "two.db", [corpus.parent], jobs=2)
     assert one.counts == two.counts and one.counts["proposals"] == MIN_PARALLEL + 10
     assert snapshot(tmp_path / "one.db") == snapshot(tmp_path / "two.db")
+
+
+def test_statutes_of_a_few_proposals_found_text_by_text_equal_those_of_the_whole_automaton() -> None:
+    from kb.files.parse import parse_lenient
+    from kb.statutes.extract import extract_proposal
+    from kb.statutes.registry import load_registry
+    from kb.statutes.step import NamesInText
+
+    fixtures = Path(__file__).parent / "fixtures"
+    proposals = []
+    for path in sorted(p for folder in ("statutes", "real", "corpus", "valid", "similar") for p in (fixtures / folder).rglob("*.md")):
+        parsed, _ = parse_lenient(path.read_text(encoding="utf-8", errors="replace"), path)
+        if parsed is not None:
+            proposals.append(parsed.proposal)
+    registry = load_registry()
+    whole = [extract_proposal(p, registry) for p in proposals]  # the automaton of every name (built on first use)
+    saved = registry.derived["known"]
+    registry.derived["known"] = NamesInText(registry)
+    try:
+        text_by_text = [extract_proposal(p, registry) for p in proposals]
+    finally:
+        registry.derived["known"] = saved
+    assert text_by_text == whole
+    assert len(proposals) > 10 and sum(map(len, whole)) > 30  # many proposals, many citations
+
+
+def test_statute_counts_equal_a_recount_after_citations_go_and_come_incrementally(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    (corpus / "2024" / "0071.md").unlink()  # five citations gone: counts go down, some to zero
+    edited = corpus / "2023" / "0003.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n番号法第9条第1項及び番号法第19条の規定による。\n", encoding="utf-8")
+    assert build(db_path, [corpus]).mode == "incremental"
+    conn = sqlite3.connect(db_path)
+    stored = conn.execute("SELECT id, citation_count, proposal_count FROM statutes WHERE citation_count OR proposal_count").fetchall()
+    recount = conn.execute(
+        "SELECT statute_id, count(*), count(DISTINCT proposal_id) FROM citations WHERE statute_id IS NOT NULL GROUP BY statute_id"
+    ).fetchall()
+    conn.close()
+    assert sorted(stored) == sorted(recount) and recount
+    assert any(n > p for _, n, p in recount)  # a statute cited twice by one proposal counts one proposal
+
+
+def test_large_old_database_is_freed_in_the_background_after_the_rename(tmp_path: Path) -> None:
+    import time
+
+    from kb.db.dbfile import replace
+
+    db_path, tmp = tmp_path / "kb.db", tmp_path / ".kb.db.1.new.tmp"
+    db_path.write_bytes(b"old" * 1000)
+    tmp.write_bytes(b"new")
+    with open(db_path, "rb") as reader:  # a reader of the old file (a running site) keeps reading it
+        replace(tmp, db_path, defer_bytes=1)
+        assert db_path.read_bytes() == b"new" and reader.read() == b"old" * 1000
+    deadline = time.monotonic() + 5
+    while sorted(p.name for p in tmp_path.iterdir()) != ["kb.db"] and time.monotonic() < deadline:
+        time.sleep(0.01)  # the old file's second name, removed by `rm` in the background
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db"]
+
+
+def test_an_edited_or_removed_file_is_noticed_before_the_listing(corpus: Path, tmp_path: Path) -> None:
+    from kb.db.filestate import any_stat_differs, read_previous
+
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    previous = read_previous(db_path)
+    assert previous is not None and not any_stat_differs(previous[1])
+    edited = corpus / "2023" / "0002.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n追記。\n", encoding="utf-8")
+    assert any_stat_differs(previous[1])
+    edited.unlink()
+    assert any_stat_differs(previous[1])

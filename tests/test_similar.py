@@ -20,9 +20,9 @@ from datasette.database import Database
 
 from kb.files.parse import parse_file
 from kb.pipeline import build
-from kb.similar.step import store_terms
 from kb.similar.check import DraftTooLong, check_draft
 from kb.similar.model import neighbours
+from kb.similar.step import store_terms
 from kb.similar.terms import content_bigrams, content_runs, earlier_mentions, fold, pack, term_counts, unpack, words_in
 from kb.statutes.extract import extract_text
 from kb.statutes.registry import load_registry
@@ -187,3 +187,66 @@ def test_a_draft_over_the_limit_is_refused(built: Path) -> None:
         assert (await check_draft(db, "。、")).matches == []
 
     asyncio.run(run())
+
+
+def _reference_lists(docs: list[Counter[str]], top: int = 10) -> list[list[tuple[int, float, list[str], list[str]]]]:
+    """The lists by plain Python over the same signatures: every pair scored, full sort, `shared` per pair."""
+    import numpy as np
+
+    from kb.similar.model import HEAD, MIN_SCORE, SIGNATURE, _entries, _signatures, shared
+
+    names, _, terms, sig_docs, weights = _signatures(_entries(docs), SIGNATURE)
+    signatures: list[dict[str, float]] = [{} for _ in docs]
+    for t, d, w in zip(terms.tolist(), sig_docs.tolist(), weights.tolist(), strict=True):
+        signatures[d][names[t]] = w
+    heads: dict[str, list[tuple[int, float]]] = {}
+    for d, signature in enumerate(signatures):
+        for term, w in signature.items():
+            heads.setdefault(term, []).append((d, w))
+    for term in heads:  # the HEAD heaviest entries of each term, ties by document
+        heads[term] = sorted(heads[term], key=lambda e: (-e[1], e[0]))[:HEAD]
+    out = []
+    for d, signature in enumerate(signatures):
+        scores: dict[int, list[float]] = {}
+        for term, w in signature.items():
+            for other, v in heads[term]:
+                scores.setdefault(other, []).append(w * v)
+        ranked = sorted(
+            ((o, float(np.add.reduce(np.array(ps)))) for o, ps in scores.items() if o != d),
+            key=lambda e: (-e[1], e[0]),
+        )
+        out.append([(o, round(s, 6), *shared(signature, signatures[o])) for o, s in ranked if s >= MIN_SCORE][:top])
+    return out
+
+
+def test_similar_lists_equal_every_pair_scored_and_sorted_in_plain_python() -> None:
+    import random
+
+    rng = random.Random(16)  # synthetic asks: 40 terms (4 of them statutes), 80 documents, some repeated exactly (ties)
+    vocabulary = [f"語{i:02d}" for i in range(36)] + [f"§42{i}AC0000000027" for i in range(4)]
+    docs = [Counter({t: rng.randint(1, 4) for t in rng.sample(vocabulary, rng.randint(3, 38))}) for _ in range(70)]
+    docs += docs[:10]
+    lists, _ = neighbours(docs)
+    got = [[(n.index, n.score, n.shared_statutes, n.shared_terms) for n in found] for found in lists]
+    assert got == _reference_lists(docs)
+    assert all(len(found) == 10 for found in got) and any(n[2] for found in got for n in found)  # full lists, statutes shared
+
+
+def test_packed_terms_are_read_in_one_go_as_unpack_reads_them() -> None:
+    from kb.similar.model import _entries, packed_entries
+
+    counts = [term_counts("中間サーバーの中間", ["425AC0000000027"]), Counter(), term_counts("保育所の待機児童", [])]
+    assert packed_entries([pack(c) for c in counts])[:2] == _entries(counts)[:2]
+    assert packed_entries([pack(c) for c in counts])[2].tolist() == [len(c) for c in counts]
+    not_by_pack = "中間\u30002 保育 1"  # whitespace other than single spaces: read as unpack reads it
+    assert packed_entries([not_by_pack])[:2] == (["中間", "保育"], [2, 1]) and unpack(not_by_pack) == {"中間": 2, "保育": 1}
+
+
+def test_only_the_values_that_can_be_among_the_k_largest_are_kept_for_sorting() -> None:
+    import numpy as np
+
+    from kb.similar.model import at_least_kth
+
+    values = np.array([0.5, 0.1, 0.5, 0.3, 0.5, 0.2, 0.9, 0.9, 0.1])
+    bounds = np.array([0, 5, 6, 9])  # groups: five values with a three-way tie, one value, three values
+    assert at_least_kth(values, bounds, 2).tolist() == [True, False, True, False, True, True, True, True, False]

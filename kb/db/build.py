@@ -15,18 +15,42 @@ every feature's.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from kb.core import tempfiles
-from kb.db.full import fingerprint, full_build
-from kb.db.incremental import MANY_CHANGES, decide, incremental_build
-from kb.db.parallel import using_jobs
-from kb.db.result import BuildResult, Clock, Run
-from kb.db.schema import BuildStep
-from kb.db.sqlite_heap import heap_uncapped
-from kb.files.check import Check, duplicate_ids
-from kb.files.disk import list_proposal_files
+
+def _import_sqlite_utils_without_numpy() -> None:
+    """Import sqlite-utils without the numpy (and pandas) it imports only to map their scalar types.
+
+    sqlite-utils tries both at import time; numpy alone is a quarter of a second, more than a
+    one-file `kb build` spends on anything but the database copy. The build never hands
+    sqlite-utils a numpy or pandas value (the similar step, the one user of numpy, converts to
+    Python numbers), so nothing is lost; numpy itself imports normally afterwards.
+    """
+    if "sqlite_utils" in sys.modules:
+        return
+    hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # None: "import numpy" raises ImportError
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
+_import_sqlite_utils_without_numpy()
+
+from kb.core import tempfiles  # noqa: E402
+from kb.db.full import fingerprint, full_build  # noqa: E402
+from kb.db.incremental import MANY_CHANGES, decide, incremental_build  # noqa: E402
+from kb.db.parallel import using_jobs  # noqa: E402
+from kb.db.result import BuildResult, Clock, Run  # noqa: E402
+from kb.db.schema import BuildStep  # noqa: E402
+from kb.db.sqlite_heap import heap_uncapped  # noqa: E402
+from kb.files.check import Check, duplicate_ids  # noqa: E402
+from kb.files.disk import list_proposal_files  # noqa: E402
 
 
 def build(

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -97,8 +98,9 @@ def open_readonly(db_path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True))
 
 
-@dataclass(frozen=True)
-class StoredFile:
+class StoredFile(NamedTuple):
+    """A file as the previous build recorded it (a tuple: 10,000 of them are made on every build)."""
+
     proposal_id: str
     size: int
     mtime_ns: int
@@ -117,12 +119,8 @@ def read_previous(db_path: Path) -> tuple[str, dict[str, StoredFile]] | None:
         if not (db.table(INFO_TABLE).exists() and db.table(FILES_TABLE).exists()):
             return None
         row = db.execute(f"SELECT value FROM {INFO_TABLE} WHERE key = ?", (FINGERPRINT_KEY,)).fetchone()
-        files = {
-            path: StoredFile(pid, size, mtime, digest)
-            for path, pid, size, mtime, digest in db.execute(
-                f"SELECT path, proposal_id, size, mtime_ns, digest FROM {FILES_TABLE}"
-            )
-        }
+        rows = db.execute(f"SELECT path, proposal_id, size, mtime_ns, digest FROM {FILES_TABLE}")
+        files = {row[0]: StoredFile._make(row[1:]) for row in rows}
         return (row[0] if row else "", files)
     except sqlite3.DatabaseError:
         return None  # not a database we can read: build it anew
@@ -143,6 +141,24 @@ class Changes:
     @property
     def any(self) -> bool:
         return bool(self.changed or self.removed)
+
+
+def any_stat_differs(stored: dict[str, StoredFile]) -> bool:
+    """Whether a file the previous build read is gone or has another size or mtime: a quick look before listing.
+
+    Stops at the first difference, so that an incremental build can start copying the database
+    (its longest part) before the listing and `compare`, which decide what actually changed. New
+    files are not seen here (`compare` finds them); of a file whose mtime was not trusted (written
+    just before the previous build read it), only a new size is.
+    """
+    for path, before in stored.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return True
+        if st.st_size != before.size or (before.mtime_ns != UNTRUSTED_MTIME and st.st_mtime_ns != before.mtime_ns):
+            return True
+    return False
 
 
 def compare(files: list[Path], stored: dict[str, StoredFile], on_change: Callable[[], None] = lambda: None) -> Changes:

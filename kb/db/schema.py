@@ -69,7 +69,8 @@ class BuildStep(Protocol):
     only the new and changed proposals, after the build deleted their rows from `tables` (each
     keyed by `proposal_id`); it then creates tables and columns only when missing and derives
     anything that depends on all proposals from the database. `inputs()` lists the data files it
-    reads: a change there forces a full build.
+    reads: a change there forces a full build. `prepare()` loads what `run` will need (a registry)
+    while an incremental build still waits for its copy of the database.
     """
 
     @property
@@ -82,6 +83,8 @@ class BuildStep(Protocol):
     def incremental(self) -> bool: ...
 
     def inputs(self) -> list[Path]: ...
+
+    def prepare(self) -> None: ...
 
     def run(self, db: sqlite_utils.Database, proposals: list[Proposal]) -> None: ...
 
@@ -99,9 +102,14 @@ class Step:
     tables: Sequence[str] = ()
     incremental: bool = True
     input_files: Callable[[], list[Path]] = _no_inputs
+    preload: Callable[[], object] | None = None  # what `prepare` calls (its result is kept by the callee's cache)
 
     def inputs(self) -> list[Path]:
         return self.input_files()
+
+    def prepare(self) -> None:
+        if self.preload is not None:
+            self.preload()
 
     def run(self, db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
         self.function(db, proposals)

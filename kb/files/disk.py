@@ -106,7 +106,7 @@ def list_proposal_files(paths: Iterable[str | Path]) -> Listing:
             found.add(root)  # a file named on the command line is checked whatever its name
         else:
             listing.problems.append(Problem(display_path(root), 0, FIELD, f"通常のファイルではありません（{_kind(st.st_mode)}）"))
-    listing.files = sorted(found)
+    listing.files = sorted(found, key=lambda p: p.parts)  # Path's own order, without 10,000 × log calls of Path.__lt__
     return listing
 
 

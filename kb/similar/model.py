@@ -71,55 +71,148 @@ def shared(a: dict[str, float], b: dict[str, float], terms: int = 8) -> tuple[li
     return statutes, [t for t in common if t[0] != STATUTE_MARK][:terms]
 
 
-def _signatures(documents: Sequence[Counter[str]], size: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(vocabulary, its document frequencies, term id, document, weight) of every signature entry, vectorised.
+Entries = tuple[list[str], list[int], np.ndarray]  # every document's terms and counts in a row, terms per document
 
-    Weights are unit-length tf-idf (the norm counts every term); each document keeps its `size`
-    heaviest terms, ties broken by term.
-    """
-    vocabulary: dict[str, int] = {}
-    ids: list[int] = []
+
+def _entries(documents: Sequence[Counter[str]]) -> Entries:
+    """(terms, counts, terms per document) of every document, one after the other."""
+    terms: list[str] = []
     tfs: list[int] = []
     lengths = np.zeros(len(documents), dtype=np.int64)
     for d, counts in enumerate(documents):
-        ids += [vocabulary.setdefault(term, len(vocabulary)) for term in counts]
+        terms += counts
         tfs += counts.values()
         lengths[d] = len(counts)
-    term = np.array(ids, dtype=np.int64)
-    doc = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
-    df = np.bincount(term, minlength=len(vocabulary))
-    idf = np.log((len(documents) + 1) / (df + 0.5))
+    return terms, tfs, lengths
+
+
+def packed_entries(packed: Sequence[str]) -> Entries:
+    """`_entries` of documents stored by `kb.similar.terms.pack`, split in one go instead of one Counter each.
+
+    `term count term count …` with single spaces: a document of k terms holds 2k - 1 spaces. Anything
+    else (not written by `pack`) is read term by term, as `unpack` reads it.
+    """
+    lengths = np.array([(p.count(" ") + 1) // 2 if p else 0 for p in packed], dtype=np.int64)
+    parts = " ".join(p for p in packed if p).split()
+    if len(parts) != 2 * int(lengths.sum()) or len(parts) % 2:
+        from kb.similar.terms import unpack
+
+        return _entries([unpack(p) for p in packed])
+    return parts[::2], list(map(int, parts[1::2])), lengths
+
+
+def _signatures(entries: Entries, size: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(vocabulary, its document frequencies, term id, document, weight) of every signature entry, vectorised.
+
+    Weights are unit-length tf-idf (the norm counts every term); each document keeps its `size`
+    heaviest terms, ties broken by term. Term ids are in first-seen order.
+    """
+    words, tfs, lengths = entries
+    n = len(lengths)
+    ids = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    term = np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
+    doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    df = np.bincount(term, minlength=len(ids))
+    idf = np.log((n + 1) / (df + 0.5))
     weight = (1.0 + np.log(np.array(tfs, dtype=np.float64))) * idf[term]
-    norm = np.sqrt(np.bincount(doc, weights=weight * weight, minlength=len(documents)))
+    norm = np.sqrt(np.bincount(doc, weights=weight * weight, minlength=n))
     weight = weight / np.where(norm > 0, norm, 1.0)[doc]
-    names = list(vocabulary)
+    names = list(ids)
     rank = np.empty(len(names), dtype=np.int64)
     rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))  # ties by term text
+    likely = at_least_kth(weight, np.concatenate([[0], np.cumsum(lengths)]), size)  # sort 32 of ~170 terms, not all
+    term, doc, weight = term[likely], doc[likely], weight[likely]
     order = np.lexsort((rank[term], -weight, doc))
     term, doc, weight = term[order], doc[order], weight[order]
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    position = np.arange(len(term)) - np.repeat(starts, lengths)
+    counts = np.bincount(doc, minlength=n)
+    position = np.arange(len(term)) - np.repeat(np.cumsum(counts) - counts, counts)
     keep = (position < size) & (weight > 0)
     return names, df, term[keep], doc[keep], weight[keep]
 
 
-def neighbours(
-    documents: Sequence[Counter[str]], top: int = TOP, head: int = HEAD
-) -> tuple[list[list[Neighbour]], dict[str, int]]:
-    """For each document (in order), its `top` most similar others, best first (score ties by index);
-    and how many documents hold each term (what a draft's terms are weighed by, kb.similar.check)."""
-    n = len(documents)
-    names, df, terms, docs, weights = _signatures(documents, SIGNATURE)
+def at_least_kth(values: np.ndarray, bounds: np.ndarray, k: int) -> np.ndarray:
+    """Mask of the values at least as large as the k-th largest of their group (`bounds`: where groups start, then the end).
+
+    Every group's k largest are in it, whatever the order among equal values, so sorting only these
+    gives each group's first k exactly as sorting all would (the sort is the build's costliest part).
+    """
+    sizes = np.diff(bounds)
+    threshold = np.full(len(sizes), -np.inf)
+    starts = bounds.tolist()
+    for g in np.flatnonzero(sizes > k).tolist():
+        group = values[starts[g] : starts[g + 1]]
+        threshold[g] = np.partition(group, len(group) - k)[len(group) - k]
+    return np.asarray(values >= np.repeat(threshold, sizes))
+
+
+@dataclass(frozen=True)
+class Lists:
+    """Every document's similar documents as flat arrays, by document then rank, with what each pair shares.
+
+    `statutes[k]` / `terms[k]` are pair k's shared statutes and bigrams as `shared` gives them.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    score: list[float]  # rounded to 6 places (Python's round, as shown)
+    statutes: list[list[str]]
+    terms: list[list[str]]
+    frequencies: dict[str, int]
+
+    def per_document(self, n: int) -> list[list[Neighbour]]:
+        out: list[list[Neighbour]] = [[] for _ in range(n)]
+        for k, (r, c, v) in enumerate(zip(self.row.tolist(), self.col.tolist(), self.score, strict=True)):
+            out[r].append(Neighbour(c, v, self.statutes[k], self.terms[k]))
+        return out
+
+
+def _shared_lists(
+    row: np.ndarray, col: np.ndarray, names: list[str], terms: np.ndarray, docs: np.ndarray, n: int, limit: int = 8
+) -> tuple[list[list[str]], list[list[str]]]:
+    """`shared(signature of row, signature of col)` for every pair, vectorised: the row's signature entries
+    (heaviest first) that the col's signature holds, statutes apart and at most `limit` bigrams."""
+    vocabulary = len(names)
+    sizes = np.bincount(docs, minlength=n)
+    first = np.cumsum(sizes) - sizes  # signature entries are in document order, heaviest first
+    per_pair = sizes[row]
+    pair = np.repeat(np.arange(len(row)), per_pair)
+    entry = np.repeat(first[row], per_pair) + (np.arange(int(per_pair.sum())) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair))
+    term = terms[entry]
+    keys = np.sort(docs * vocabulary + terms)
+    wanted = col[pair] * vocabulary + term
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    common = keys[at] == wanted
+    pair, term = pair[common], term[common]
+    is_statute = np.fromiter((t[:1] == STATUTE_MARK for t in names), dtype=bool, count=vocabulary)[term]
+    words = ~is_statute
+    word_pair, word_term = pair[words], term[words]
+    first_words = (np.arange(len(word_pair)) - np.searchsorted(word_pair, word_pair)) < limit  # place among the pair's bigrams
+    labels = [t[len(STATUTE_MARK) :] if t[:1] == STATUTE_MARK else t for t in names]
+    return (
+        _grouped(pair[is_statute], term[is_statute], labels, len(row)),
+        _grouped(word_pair[first_words], word_term[first_words], labels, len(row)),
+    )
+
+
+def _grouped(pair: np.ndarray, term: np.ndarray, labels: list[str], pairs: int) -> list[list[str]]:
+    """The labels of each pair's terms (`pair` ascending), one list per pair."""
+    bounds = np.searchsorted(pair, np.arange(pairs + 1)).tolist()
+    found = np.array(labels, dtype=object)[term].tolist()
+    return [found[bounds[k] : bounds[k + 1]] for k in range(pairs)]
+
+
+def similar_lists(entries: Entries, top: int = TOP, head: int = HEAD) -> Lists:
+    """For each document (in order), its `top` most similar others, best first (score ties by index), as `Lists`."""
+    n = len(entries[2])
+    names, df, terms, docs, weights = _signatures(entries, SIGNATURE)
     frequencies = dict(zip(names, df.tolist(), strict=True))
+    empty = np.zeros(0, dtype=np.int64)
     if n < 2:
-        return [[] for _ in documents], frequencies
-    signatures: list[dict[str, float]] = [{} for _ in documents]
-    for t, d, w in zip(terms.tolist(), docs.tolist(), weights.tolist(), strict=True):
-        signatures[d][names[t]] = w
+        return Lists(empty, empty, [], [], [], frequencies)
     heads = Heads.of(terms, docs, weights, len(names), head)
     rows = max(1, BLOCK_PAIRS // (SIGNATURE * head))
     cuts = np.searchsorted(docs, np.arange(0, n + rows, rows))  # entries are in document order
-    out: list[list[Neighbour]] = []
+    kept_rows, kept_cols, kept_scores = [], [], []
     for block, first in enumerate(range(0, n, rows)):
         lo, hi = cuts[block], cuts[block + 1]
         left, right, w = heads.products(terms[lo:hi], docs[lo:hi], weights[lo:hi])  # memory: one block's pairs
@@ -131,15 +224,25 @@ def neighbours(
         row, col = pair // n, pair % n
         keep = (row != col) & (score >= MIN_SCORE)
         row, col, score = row[keep], col[keep], score[keep]
-        order = np.lexsort((col, -score, row))  # per row: best first, ties by index
+        likely = at_least_kth(score, np.searchsorted(row, np.arange(first, min(first + rows, n) + 1)), top)
+        row, col, score = row[likely], col[likely], score[likely]
+        order = np.lexsort((-score, row))  # per row: best first, ties by index (pairs are in (row, col) order; stable)
         row, col, score = row[order], col[order], score[order]
-        bounds = np.searchsorted(row, np.arange(first, min(first + rows, n) + 1))
-        for r in range(first, min(first + rows, n)):
-            begin = bounds[r - first]
-            end = min(bounds[r - first + 1], begin + top)
-            found = []
-            for i, v in zip(col[begin:end].tolist(), score[begin:end].tolist(), strict=True):
-                statutes, words = shared(signatures[r], signatures[i])
-                found.append(Neighbour(i, round(v, 6), statutes, words))
-            out.append(found)
-    return out, frequencies
+        rank = np.arange(len(row)) - np.searchsorted(row, row)  # place in the row's list
+        best = rank < top
+        kept_rows.append(row[best])
+        kept_cols.append(col[best])
+        kept_scores.append(score[best])
+    row, col = np.concatenate(kept_rows), np.concatenate(kept_cols)
+    rounded = [round(v, 6) for v in np.concatenate(kept_scores).tolist()]
+    statutes, words = _shared_lists(row, col, names, terms, docs, n)
+    return Lists(row, col, rounded, statutes, words, frequencies)
+
+
+def neighbours(
+    documents: Sequence[Counter[str]], top: int = TOP, head: int = HEAD
+) -> tuple[list[list[Neighbour]], dict[str, int]]:
+    """For each document (in order), its `top` most similar others, best first (score ties by index);
+    and how many documents hold each term (what a draft's terms are weighed by, kb.similar.check)."""
+    lists = similar_lists(_entries(documents), top, head)
+    return lists.per_document(len(documents)), lists.frequencies
