@@ -223,3 +223,18 @@ def test_proposal_route_serves_what_datasettes_row_view_served(tmp_path: Path) -
     assert site.get("/kb/proposals/2099-0001").status_code == 404
     assert site.get("/kb/proposals/2024-0071.json").json()["rows"][0][0] == "2024-0071"  # formats: still the row view
     site.close()
+
+
+def test_proposal_page_and_its_crumbs_follow_the_permissions_of_the_metadata(tmp_path: Path) -> None:
+    """The route and the breadcrumbs keep anonymous answers per site; a table closed by `allow` stays closed."""
+    client = corpus_site(tmp_path)
+    try:
+        tables = client.ds._metadata_local["databases"]["kb"]["tables"]
+        tables["statutes"]["allow"] = {"id": "editor"}  # no visitor here is that actor
+        html = client.get("/kb/statutes").text
+        assert client.get("/kb/statutes").status_code == 403 and 'href="/kb/statutes"' not in html
+        tables["proposals"]["allow"] = {"id": "editor"}
+        assert client.get("/kb/proposals/2024-0071").status_code == 403
+        assert client.get("/kb/proposals/2024-0071").status_code == 403  # refused again: a refusal is not kept
+    finally:
+        client.close()

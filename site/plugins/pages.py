@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
@@ -99,6 +100,28 @@ def _crumb_namer(datasette: Datasette) -> Callable[[str, int], str]:
         return datasette.table_metadata(DB_NAME, label).get("title") or label
 
     return kb_crumb
+
+
+# Breadcrumbs of anonymous visitors per site: (database, table) → Datasette's crumb items.
+_CRUMBS: WeakKeyDictionary[Datasette, dict[tuple[str | None, str | None], list[dict[str, str]]]] = WeakKeyDictionary()
+
+
+async def crumb_items(
+    datasette: Datasette, request: Request | None = None, database: str | None = None, table: str | None = None
+) -> list[dict[str, str]]:
+    """Datasette's breadcrumbs, kept per site for visitors without an actor.
+
+    Datasette checks view permission on the instance, the database and the table for every page's
+    crumbs, and its table check deep-copies the whole metadata (about 1 ms, a tenth of a proposal
+    page). Without an actor the answer depends only on the metadata and the plugins, both fixed while
+    the site runs; a signed-in actor is asked about each time.
+    """
+    if request is not None and request.actor is not None:
+        return list(await datasette._crumb_items(request=request, database=database, table=table))
+    known = _CRUMBS.setdefault(datasette, {})
+    if (database, table) not in known:
+        known[(database, table)] = list(await datasette._crumb_items(request=request, database=database, table=table))
+    return known[(database, table)]
 
 
 def _stamp(datasette: Datasette) -> tuple[object, ...]:
@@ -199,6 +222,7 @@ def extra_template_vars(
             "kb_label": _labeller(datasette),
             "kb_column_note": lambda table, column: column_notes.of(datasette, DB_NAME, table).get(column),
             "kb_crumb": _crumb_namer(datasette),
+            "kb_crumb_items": partial(crumb_items, datasette),
             "kb_as_of": await data_as_of(datasette),
         }
         if template == "index.html":
