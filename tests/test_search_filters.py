@@ -149,8 +149,8 @@ def test_filter_values_are_escaped_and_only_ever_sql_parameters(site: SiteClient
     assert payloads[2] not in sql and list(params.values()) == [payloads[2]]  # a year that is not digits is dropped
 
 
-def test_facet_list_filter_writes_what_the_template_loop_wrote() -> None:
-    """`kb_facet_list` replaced a Jinja loop in search.html; the markup (escaping included) must not change."""
+def test_facet_list_and_marked_filters_write_what_the_template_loops_wrote() -> None:
+    """`kb_facet_list` and `kb_marked` replaced Jinja loops in search.html; the markup (escaping included) must not change."""
     import importlib.util
     from pathlib import Path
 
@@ -170,6 +170,11 @@ def test_facet_list_filter_writes_what_the_template_loop_wrote() -> None:
         search.FacetValue("<b>", '<script>"x"</script> & 府省', 1, "/search?q=%3Cb%3E&ministries=<b>&x=\"", selected=True),
     ]
     assert str(plugin.facet_list(values)) == loop.render(values=values)
+    parts = [("番号", False), ("<利用>", True), (" & ", False), ('"法"', True)]
+    parts_loop = Environment(autoescape=True).from_string(
+        "{% for text, matched in parts %}{% if matched %}<mark>{{ text }}</mark>{% else %}{{ text }}{% endif %}{% endfor %}"
+    )
+    assert str(plugin.marked(parts)) == parts_loop.render(parts=parts) and str(plugin.marked([])) == ""
 
 
 def test_facet_links_are_the_search_url_with_one_filter_added(site: SiteClient) -> None:

@@ -92,9 +92,15 @@ def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
     return inner
 
 
+def marked(parts: list[tuple[str, bool]]) -> Markup:
+    """A title's or snippet's parts, the matched ones in <mark> (one call instead of a Jinja loop per part)."""
+    return Markup("".join(f"<mark>{escape(text)}</mark>" if matched else str(escape(text)) for text, matched in parts))
+
+
 @hookimpl
 def prepare_jinja2_environment(env: Environment) -> None:
     env.filters["kb_facet_list"] = facet_list
+    env.filters["kb_marked"] = marked
 
 
 @hookimpl
