@@ -54,6 +54,13 @@ EDIT_MARK = "\n（ベンチマークによる追記）\n"
 INCREMENTAL_SAMPLES = 3
 SINGLE_CLIENT_REQUESTS = 30  # one client alone first: the time one page costs the server
 PARTS = ("build", "incremental", "check", "http", "pages")  # --parts: what to measure for each size
+PART_KEYS = {  # the keys of a size's results each part writes
+    "build": ("floor", "full build", "full build, one process", "database"),
+    "incremental": ("incremental",),
+    "check": ("kb check", "kb check --changed"),
+    "http": ("search in process", "unigram alternative", "grep", "http"),
+    "pages": ("pages",),
+}
 
 
 def machine() -> dict[str, object]:
@@ -277,9 +284,15 @@ def main() -> None:
         results["machine"] = machine()
         for n in args.sizes:
             # the parts measured now replace the same parts of earlier runs; the others are kept, with their dates
-            earlier = results["sizes"].get(str(n), {})
+            earlier = dict(results["sizes"].get(str(n), {}))
+            dated = earlier.get("parts measured") or {  # a result from before parts were dated: its one date
+                part: earlier["measured"] for part in PARTS if any(key in earlier for key in PART_KEYS[part])
+            }
+            for part in args.parts:  # a part measured again leaves nothing of its earlier run (a skipped one-process build)
+                for key in PART_KEYS[part]:
+                    earlier.pop(key, None)
             now = run_size(n, args)
-            dates = {**earlier.get("parts measured", {}), **{p: now["measured"] for p in args.parts}}
+            dates = {**{p: d for p, d in dated.items() if p not in args.parts}, **{p: now["measured"] for p in args.parts}}
             results["sizes"][str(n)] = {**earlier, **now, "parts measured": dates}
             results["sizes"] = dict(sorted(results["sizes"].items(), key=lambda kv: int(kv[0])))
             args.results.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
