@@ -286,6 +286,22 @@ def test_large_old_database_is_freed_in_the_background_after_the_rename(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.db"]
 
 
+def test_a_large_file_is_removed_at_once_where_no_background_rm_can_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review fault: `posix_spawn` without setsid support raises NotImplementedError, which crashed the build."""
+    import os
+
+    from kb.db.dbfile import remove_later
+
+    def unsupported(*args: object, **kwargs: object) -> int:
+        raise NotImplementedError("setsid")
+
+    monkeypatch.setattr(os, "posix_spawn", unsupported)  # the platform's call, not ours
+    old = tmp_path / ".kb.db.1.old.tmp"
+    old.write_bytes(b"x" * 100)
+    remove_later(old, defer_bytes=1)
+    assert not old.exists()
+
+
 def test_an_edited_or_removed_file_is_noticed_before_the_listing(corpus: Path, tmp_path: Path) -> None:
     from kb.db.filestate import any_stat_differs, read_previous
 

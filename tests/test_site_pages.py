@@ -238,3 +238,26 @@ def test_proposal_page_and_its_crumbs_follow_the_permissions_of_the_metadata(tmp
         assert client.get("/kb/proposals/2024-0071").status_code == 403  # refused again: a refusal is not kept
     finally:
         client.close()
+
+
+def test_proposal_route_answers_odd_requests_as_the_row_view_did(site: SiteClient) -> None:
+    """Review faults of the proposal route: a non-ASCII digit in `_ttl` was a 500, any method got the page,
+    and the JSON links lost the query string."""
+    assert site.get("/kb/proposals/2024-0071?_ttl=%C2%B2").status_code == 200  # "²".isdigit(), yet no int
+    post = site.loop.run_until_complete(site.ds.client.post("/kb/proposals/2024-0071"))
+    assert (post.status_code, post.text) == (405, "Method not allowed")
+    options = site.loop.run_until_complete(site.ds.client.options("/kb/proposals/2024-0071"))
+    assert (options.status_code, options.text) == (200, "ok")
+    shaped = site.get("/kb/proposals/2024-0071?_shape=array")
+    assert shaped.headers["link"].startswith("http://localhost/kb/proposals/2024-0071.json?_shape=array;")
+    assert 'href="/kb/proposals/2024-0071.json?_shape=array"' in shaped.text
+
+
+def test_forbidden_proposal_page_says_what_the_row_view_said(tmp_path: Path) -> None:
+    client = corpus_site(tmp_path)
+    try:
+        client.ds._metadata_local["databases"]["kb"]["tables"]["proposals"]["allow"] = {"id": "editor"}
+        page = client.get("/kb/proposals/2024-0071")
+        assert page.status_code == 403 and "You do not have permission to view this table" in page.text
+    finally:
+        client.close()

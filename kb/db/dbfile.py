@@ -169,12 +169,12 @@ def remove_later(path: Path, defer_bytes: int = DEFER_REMOVAL_BYTES) -> None:
         size = path.stat().st_size if os.name == "posix" else 0
     except FileNotFoundError:
         return
-    if size >= max(defer_bytes, 1):
+    if size >= max(defer_bytes, 1) and os.getpid() != 1:  # as PID 1 (a container without init) no one would reap the rm
         try:  # sh starts rm in the background and ends at once: nothing is left to wait for
             shell = os.posix_spawn("/bin/sh", ["sh", "-c", 'rm -f -- "$1" &', "sh", str(path)], os.environ, setsid=True)
             os.waitpid(shell, 0)
             return
-        except OSError:
+        except (OSError, NotImplementedError):  # no /bin/sh, or no setsid for posix_spawn here
             pass
     path.unlink(missing_ok=True)
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 # bm25 column weights: title, names (governments, ministries, field, theme), body.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
 PER_PAGE = 20
-TIE_MARGIN = 50  # hits ranked past the page before equal scores are put in id order (ranked_sql)
+TIE_MARGIN = 50  # hits ranked past the page by the index alone before they meet `proposals` (ranked_sql)
 
 # The opinions in sheet order, as kb.db.rows.opinions_text makes them for the stored offsets.
 _OPINIONS_TEXT = """(select group_concat(line, char(10)) from
@@ -64,7 +64,7 @@ _CITED_AS = """(select json_group_array(quote) from (select distinct c.quote fro
      where c.proposal_id = p.id and c.statute_id in (select value from json_each(:ids)) limit 3)) as cited_as"""
 
 
-def ranked_sql(where: str = "1", folded: bool = True, cited: bool = False) -> str:
+def ranked_sql(where: str = "1", folded: bool = True, cited: bool = False, by_index: bool = True) -> str:
     """One page of the text hits that pass the filters `where` (on `p`), best bm25 first
     (`cited`: with how each cites the laws `:ids`, for a query naming a law).
 
@@ -73,14 +73,19 @@ def ranked_sql(where: str = "1", folded: bool = True, cited: bool = False) -> st
     stored offsets (≈ 5,000 rows for a common word). Without filters the FTS index ranks alone and
     only its best `limit + offset + TIE_MARGIN` rows are joined to `proposals` to order equal scores
     by id: joining every hit cost as much again as ranking them (9,000 hits at 100,000 proposals:
-    54 → 25 ms). Only more than TIE_MARGIN hits sharing the page's last score could order differently.
+    54 → 15 ms). Every hit scoring below the last of those is among them, so only those are kept: a page
+    that comes out short may end inside a run of equal scores (or be the last page), and `ranked_search`
+    asks again with `by_index=False`, the join — the pages are exactly the filtered form's
+    (tests/test_search_ranking.py).
     """
-    if where == "1":  # no filters: the index alone ranks, and only the best few meet `proposals` (for the id order of ties)
+    if where == "1" and by_index:  # no filters: the index alone ranks, and only the best few meet `proposals`
         page = f"""top as materialized (
   select rowid as rid, {_BM25} as score from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q)
   order by score limit :limit + :offset + {TIE_MARGIN}),
+cut as materialized (select max(score) as score, count(*) = :limit + :offset + {TIE_MARGIN} as full from top),
 page as materialized (
   select top.rid, top.score from top join proposals p on p.rowid = top.rid
+  where not (select full from cut) or top.score < (select score from cut)
   order by top.score, p.id
   limit :limit offset :offset)"""
     else:
@@ -525,6 +530,8 @@ async def ranked_search(
             rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
         result.total = _read_facets(result, [tuple(r) for r in rows])
     hits = [dict(r) for r in await _hits(db, lambda folded: ranked_sql(where, folded, cited=expanded), params)]
+    if where == "1" and len(hits) < PER_PAGE:  # a short page from the index alone: the join decides (ranked_sql)
+        hits = [dict(r) for r in await _hits(db, lambda folded: ranked_sql(where, folded, cited=expanded, by_index=False), params)]
     if expanded and len(hits) < PER_PAGE and result.total > params["offset"] + len(hits):
         # The text hits end on this page (or before it): the registry-only hits fill the rest. Found in
         # two steps so that a full page of text hits never sorts the whole expanded set (expanded_sql does).

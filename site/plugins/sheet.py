@@ -25,7 +25,7 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import add_cors_headers, escape_sqlite, urlsafe_components
-from datasette.utils.asgi import NotFound, Request, Response
+from datasette.utils.asgi import Forbidden, NotFound, Request, Response
 from datasette.version import __version__ as datasette_version
 from markupsafe import Markup
 
@@ -258,11 +258,12 @@ async def _ensure_viewable(datasette: Datasette, request: Request) -> None:
     The table check deep-copies Datasette's whole metadata (about 1 ms); without an actor the answer
     depends only on the metadata and the plugins, fixed while the site runs.
     """
-    if request.actor is not None:
-        await datasette.ensure_permissions(request.actor, _VIEWABLE)
+    if request.actor is None and _ANONYMOUS_MAY_VIEW.get(datasette):
         return
-    if not _ANONYMOUS_MAY_VIEW.get(datasette):
-        await datasette.ensure_permissions(None, _VIEWABLE)  # raises Forbidden, and nothing is kept
+    visible, _ = await datasette.check_visibility(request.actor, permissions=_VIEWABLE)
+    if not visible:  # nothing is kept: asked again next time
+        raise Forbidden("You do not have permission to view this table")  # the row view's words
+    if request.actor is None:
         _ANONYMOUS_MAY_VIEW[datasette] = True
 
 
@@ -275,19 +276,29 @@ async def proposal_page(datasette: Datasette, request: Request) -> Response:
     still Datasette's own (the route takes no extension). `tests/test_site_pages.py` compares the page
     with the row view's.
     """
+    if request.method == "OPTIONS":  # as Datasette's data views answer it (CORS preflight)
+        answer = Response.text("ok")
+        if datasette.cors:
+            add_cors_headers(answer.headers)
+        return answer
+    if request.method not in ("GET", "HEAD"):
+        return Response.text("Method not allowed", status=405)
     start = time.perf_counter()
     await _ensure_viewable(datasette, request)
-    pk = urlsafe_components(request.url_vars["pks"])[0]
+    keys = urlsafe_components(request.url_vars["pks"])
+    pk = keys[0]
     db = datasette.get_database(DB_NAME)
     if (await db.execute("select 1 from proposals where id = :id", {"id": pk})).first() is None:
         raise NotFound("Record not found")
     json_url = datasette.urls.row(DB_NAME, "proposals", request.url_vars["pks"]) + ".json"
+    if request.query_string:  # the JSON of this same request (Datasette's path_with_format keeps the query)
+        json_url += "?" + request.query_string
     alternate = datasette.absolute_url(request, json_url)
     context = {
         "database": DB_NAME,
         "table": "proposals",
-        "primary_key_values": [pk],
-        "foreign_key_tables": await foreign_key_tables(datasette, db, pk),
+        "primary_key_values": keys,
+        "foreign_key_tables": await foreign_key_tables(datasette, db, pk) if len(keys) == 1 else [],
         "renderers": {"json": json_url},
         "alternate_url_json": alternate,
         "metadata": (datasette.metadata("databases") or {}).get(DB_NAME, {}).get("tables", {}).get("proposals", {}),
@@ -297,8 +308,8 @@ async def proposal_page(datasette: Datasette, request: Request) -> Response:
     }
     html = await datasette.render_template(["row-kb-proposals.html"], context, request=request, view_name="row")
     response = Response.html(html, headers={"Link": f'{alternate}; rel="alternate"; type="application/json+datasette"'})
-    ttl = request.args.get("_ttl")
-    ttl = int(ttl) if ttl and ttl.isdigit() else int(datasette.setting("default_cache_ttl"))
+    given = request.args.get("_ttl")
+    ttl = int(given) if given and given.isascii() and given.isdigit() else int(datasette.setting("default_cache_ttl"))
     if datasette.cache_headers:
         response.headers["Cache-Control"] = f"max-age={ttl}" if ttl else "no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"
