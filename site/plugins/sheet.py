@@ -30,6 +30,7 @@ from datasette.version import __version__ as datasette_version
 from markupsafe import Markup
 
 from kb.core.markdown import render_plain
+from kb.core.paths import file_stamp
 from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, SectionKey
 from kb.db.schema import (
     DB_NAME,
@@ -215,8 +216,7 @@ _INCOMING: dict[str, tuple[tuple[object, ...], list[dict[str, Any]]]] = {}
 
 
 async def incoming_keys(db: Database) -> list[dict[str, Any]]:
-    from kb.core.paths import file_stamp
-
+    """The foreign keys that point at `proposals`, asked once per database file (every time for a mutable one)."""
     stamp = file_stamp(db.path)
     cached = _INCOMING.get(str(db.path))
     if cached is None or cached[0] != stamp or db.is_mutable:
