@@ -7,7 +7,11 @@ import re
 import sqlite3
 from pathlib import Path
 
+import sqlite_utils
+
+from kb.db.schema import FTS_TOKENIZER
 from kb.pipeline import build
+from kb.search.index import stored_texts
 from kb.search.query import PER_PAGE, TIE_MARGIN, ranked_search, ranked_sql, register_functions
 from kb.serve import make_datasette
 
@@ -69,3 +73,23 @@ def test_unfiltered_ranking_keeps_id_order_when_more_hits_tie_than_the_margin(tm
     assert by_search == pages_by_join(db_path, "保育", pages)
     shown = [i for page in by_search for i in page]
     assert shown == sorted(shown) and len(set(shown)) == count
+
+
+def test_one_character_queries_read_a_prefix_index_with_the_same_hits(synthetic_db: Path, tmp_path: Path) -> None:
+    """`prefix='1'` (kb.search.index.create_index) makes `"法"*` one list read instead of a merge of every bigram
+    starting with 法; the hits must be those of the same text in a table without it."""
+    conn = sqlite3.connect(synthetic_db)
+    declared = conn.execute("select sql from sqlite_master where name = 'proposals_fts'").fetchone()[0]
+    assert "prefix='1'" in declared
+    texts = stored_texts(sqlite_utils.Database(conn), [r[0] for r in conn.execute("select id from proposals")])
+    plain = sqlite3.connect(tmp_path / "plain.db")
+    plain.execute(f"create virtual table f using fts5(title, names, body, tokenize='{FTS_TOKENIZER}', content='')")
+    plain.executemany("insert into f (rowid, title, names, body) values (?, ?, ?, ?)", [(r, *t) for r, t in texts.items()])
+    register_functions(conn)
+    register_functions(plain)
+    for query in ["法", "税", "児", "番 法", "保育 法"]:
+        with_prefix = conn.execute("select rowid from proposals_fts where proposals_fts match escape_fts(?) order by rowid", (query,))
+        without = plain.execute("select rowid from f where f match escape_fts(?) order by rowid", (query,))
+        found = [r[0] for r in with_prefix]
+        assert found == [r[0] for r in without], query
+        assert found, query
