@@ -1,6 +1,6 @@
-"""Japanese full-text search: one normalisation, a bigram FTS5 index, ranked queries and snippets."""
+"""Japanese full-text search: one normalisation (`textnorm`), a bigram FTS5 index (`index`), ranked
+queries and snippets (`query`, `snippets`).
 
-from kb.search.query import SearchPage, ranked_search, register_functions
-from kb.search.textnorm import fts_query, index_text, normalize
-
-__all__ = ["SearchPage", "fts_query", "index_text", "normalize", "ranked_search", "register_functions"]
+Import the module you need: the build uses `textnorm` and `index` only, and must not pay for the
+site's query code (kb.search.query) on every `kb` command.
+"""
