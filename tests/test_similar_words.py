@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from kb.similar.terms import WHOLE_RUN, content_runs, words_in
+from kb.similar.terms import WHOLE_RUN, content_runs, join_runs, words_in
 
 
 def words_by_definition(runs: list[str], bigrams: Iterable[str], limit: int = 6) -> list[str]:
@@ -44,3 +44,16 @@ def test_words_in_keeps_stretches_apart_across_runs() -> None:
     runs = content_runs("中間サーバー。サーバー室の中間")
     assert words_in(runs, ["中間", "間サ"]) == words_by_definition(runs, ["中間", "間サ"])
     assert words_in(["ab" * 8, "cd"], ["ba", "ab"]) == ["ab" * 8]
+
+
+def test_words_in_gives_the_same_words_from_runs_joined_once() -> None:
+    """A page joins its text once (`join_runs`) and asks for ten lists in it; each list is the one the runs give."""
+    rng = random.Random(11)
+    letters = "番号利用法中間サーバー情報連携"
+    for _ in range(300):
+        runs = ["".join(rng.choice(letters) for _ in range(rng.randint(2, 20))) for _ in range(rng.randint(0, 6))]
+        joined = join_runs(runs)
+        pool = [r[k : k + 2] for r in runs for k in range(len(r) - 1)] or ["中間"]
+        for _ in range(3):
+            bigrams = [rng.choice(pool) for _ in range(rng.randint(0, 8))]
+            assert words_in(joined, bigrams, 5) == words_in(runs, bigrams, 5) == words_by_definition(runs, bigrams, 5)

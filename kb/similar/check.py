@@ -21,7 +21,7 @@ from typing import Any
 from kb.search.query import Database
 from kb.search.snippets import Part, snippet
 from kb.search.textnorm import bigrams, normalize, runs
-from kb.similar.terms import STATUTE_MARK, SYNONYMS, content_runs, term_counts, unpack, words_in
+from kb.similar.terms import STATUTE_MARK, SYNONYMS, content_runs, join_runs, term_counts, unpack, words_in
 
 MAX_DRAFT = 20_000  # characters; a whole draft sheet is 3,000–10,000
 QUERY_TERMS = 40  # most informative bigrams sent to the search index
@@ -182,7 +182,7 @@ async def _matches(db: Database, best: list[tuple[float, str]], weights: dict[st
     rows = {r["id"]: dict(r) for r in await _rows(db, f"SELECT {columns} FROM proposals WHERE id IN ({{marks}})", [pid for _, pid in best])}
     terms = {r[0]: unpack(r[1]) for r in await _rows(db, "SELECT proposal_id, terms FROM similar_terms WHERE proposal_id IN ({marks})", list(rows))}
     out = []
-    runs = content_runs(draft)  # once: the shared words of every match are found in it
+    runs = join_runs(content_runs(draft))  # once: the shared words of every match are found in it
     for score, pid in best:
         row, mine = rows[pid], terms.get(pid, Counter())
         common = sorted((t for t in weights if t in mine), key=lambda t: (-weights[t], t))

@@ -15,6 +15,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from kb.search.textnorm import normalize
 
@@ -86,16 +87,31 @@ def earlier_mentions(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def words_in(runs: list[str], bigrams: Iterable[str], limit: int = 6) -> list[str]:
+class JoinedRuns(NamedTuple):
+    """A text's `content_runs` joined for `words_in`, made once when several lists of bigrams are looked up in it."""
+
+    runs: list[str]
+    text: str  # the runs joined by a character no bigram holds
+    starts: list[int]  # where each run begins in `text`
+
+
+def join_runs(runs: list[str]) -> JoinedRuns:
+    starts = list(itertools.accumulate((len(run) + 1 for run in runs[:-1]), initial=0))
+    return JoinedRuns(runs, _RUN_SEPARATOR.join(runs), starts)
+
+
+def words_in(runs: list[str] | JoinedRuns, bigrams: Iterable[str], limit: int = 6) -> list[str]:
     """The stretches of a text's `content_runs` spelled by the given bigrams, in the bigrams' order of weight.
 
     Shared terms are bigrams (中間 間サ サー ーバ); a reader wants the words they come from (中間サーバ),
     found in the text itself rather than guessed by chaining bigrams. Each bigram is looked up with
     `str.find` over the runs joined by a character no bigram holds, so the work per page (ten similar
     proposals, a few thousand characters each) is a few C-level scans, not a Python step per character.
+    A page asks for ten lists in one text: `join_runs` once, then pass the result.
     """
+    joined = runs if isinstance(runs, JoinedRuns) else join_runs(runs)
+    runs, text = joined.runs, joined.text
     rank = {b: i for i, b in enumerate(bigrams)}
-    text = _RUN_SEPARATOR.join(runs)
     hits: dict[int, int] = {}  # position in `text` → rank of the bigram starting there
     for b, r in rank.items():
         if len(b) != 2 or _RUN_SEPARATOR in b:
@@ -106,7 +122,7 @@ def words_in(runs: list[str], bigrams: Iterable[str], limit: int = 6) -> list[st
             at = text.find(b, at + 1)
     found: dict[str, int] = {}
     if hits:
-        starts = list(itertools.accumulate((len(run) + 1 for run in runs[:-1]), initial=0))  # where each run begins
+        starts = joined.starts
         positions = sorted(hits)
         i = 0
         while i < len(positions):
