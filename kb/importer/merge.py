@@ -14,8 +14,8 @@ Everything is checked before anything is written: one problem or conflict → no
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import accumulate
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
