@@ -317,6 +317,45 @@ def test_sigterm_during_build_removes_its_temp_file_and_keeps_the_old_database(t
     assert db.read_bytes() == before
 
 
+
+def _signal_when_temp_is_made(signum: int) -> Callable[[], None]:
+    """Send `signum` to this process the moment `tempfiles.make_temp` returns (a profile hook, not a patch):
+    the handler then runs at the next bytecode, before the caller holds the new file's name. Returns the undo."""
+    code = tempfiles.make_temp.__code__
+
+    def hook(frame: object, event: str, arg: object) -> None:
+        if event == "return" and getattr(frame, "f_code", None) is code:
+            sys.setprofile(None)
+            os.kill(os.getpid(), signum)
+
+    sys.setprofile(hook)
+    return lambda: sys.setprofile(None)
+
+
+def _exit_on(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # what kb.cli's handler does with SIGTERM
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["full", "incremental"])
+def test_signal_right_after_the_temp_file_is_made_leaves_no_temp_file(tmp_path: Path, full: bool) -> None:
+    """CI fault: SIGTERM landing between the creation of the build's temporary file and the code that removes
+    it on failure left `.kb.db.<pid>.<random>.tmp` behind (test_sigterm_during_build_… failed once in CI)."""
+    root = proposals_dir(tmp_path)
+    db = tmp_path / "kb.db"
+    build(db, [root])
+    before = db.read_bytes()
+    (root / "2024" / "0071.md").write_text(TEXT.rstrip("\n") + "追記した一文。\n", encoding="utf-8")  # an edit: the build has work to do
+    previous = signal.signal(signal.SIGUSR1, _exit_on)
+    undo = _signal_when_temp_is_made(signal.SIGUSR1)
+    try:
+        with pytest.raises(SystemExit):
+            build(db, [root], full=full, jobs=1)
+    finally:
+        undo()
+        signal.signal(signal.SIGUSR1, previous)
+    assert list(tmp_path.glob(".kb.db.*.tmp")) == []
+    assert db.read_bytes() == before
+
 # --- the command line -------------------------------------------------------------------------------
 
 

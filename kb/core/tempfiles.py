@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 _TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
@@ -73,4 +74,29 @@ def remove_stale_below(root: Path) -> list[Path]:
         return removed
     for folder in sorted(folders):
         removed += remove_stale(folder)
+    return removed
+
+
+def remove_own(target: Path, but: Iterable[Path] = ()) -> list[Path]:
+    """Remove this process's temporary files for `target` (except those in `but`, being removed already),
+    on the way out of a failed write.
+
+    A signal can end a write between the creation of its temporary file and the moment its code
+    holds the name (the handler raises at the next bytecode); the file's name still says whose it is.
+    """
+    skip = {os.path.basename(p) for p in but}
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    pid = str(os.getpid())
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m and m.group("target") == target.name and m.group("pid") == pid and entry.name not in skip:
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                continue  # removed meanwhile (a background rm of the same file)
     return removed

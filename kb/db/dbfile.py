@@ -186,9 +186,13 @@ def write_atomically(
     tmp: Path | None = None,
     copy: BackgroundCopy | None = None,
 ) -> None:
-    """Fill the temporary database (new, or the finished `copy`), fsync it, and rename it over `db_path`."""
-    tmp = tmp or temp_beside(db_path)
+    """Fill the temporary database (new, or the finished `copy`), fsync it, and rename it over `db_path`.
+
+    On any failure (an error, Ctrl+C, SIGTERM through kb.cli's handler) the temporary file is removed —
+    also when the signal came right after the file was made, before `tmp` held its name (`remove_own`).
+    """
     try:
+        tmp = tmp or temp_beside(db_path)
         if copy is not None:
             copy.wait()
             lap("wait for copy")
@@ -205,5 +209,5 @@ def write_atomically(
     except BaseException:
         if copy is not None:
             copy.cancel()
-        tmp.unlink(missing_ok=True)
+        tempfiles.remove_own(db_path)
         raise

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from kb.core import tempfiles
 from kb.core.problems import Problem, ProblemError, display_path
 from kb.db import dbfile, filestate
 from kb.db.dbfile import BackgroundCopy, write_atomically
@@ -167,11 +168,17 @@ def incremental_build(
             copies.append(dbfile.start_copy(db_path))
 
     try:
-        return _update_copy(db_path, dirs, stored, run, start_copy, copies)
-    finally:
+        result = _update_copy(db_path, dirs, stored, run, start_copy, copies)
+    except BaseException:
         for started in copies:
-            if started.dst.exists():  # not renamed into place: the build failed or turned full
-                started.discard()
+            started.discard()
+        # A copy a signal interrupted before `copies` held it is this process's temporary file all the same.
+        tempfiles.remove_own(db_path, but={started.dst for started in copies})
+        raise
+    for started in copies:
+        if started.dst.exists():  # not renamed into place: the build turned full
+            started.discard()
+    return result
 
 
 def _update_copy(
