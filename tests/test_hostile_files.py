@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -22,6 +24,7 @@ from typer.testing import CliRunner
 from kb.cli import app
 from kb.core import tempfiles
 from kb.core.problems import ProblemError
+from kb.db import dbfile
 from kb.files.check import check_paths
 from kb.files.disk import MAX_FILE_BYTES, list_proposal_files
 from kb.files.parse import parse_lenient, parse_text
@@ -318,41 +321,96 @@ def test_sigterm_during_build_removes_its_temp_file_and_keeps_the_old_database(t
 
 
 
-def _signal_when_temp_is_made(signum: int) -> Callable[[], None]:
-    """Send `signum` to this process the moment `tempfiles.make_temp` returns (a profile hook, not a patch):
-    the handler then runs at the next bytecode, before the caller holds the new file's name. Returns the undo."""
-    code = tempfiles.make_temp.__code__
 
-    def hook(frame: object, event: str, arg: object) -> None:
-        if event == "return" and getattr(frame, "f_code", None) is code:
-            sys.setprofile(None)
+def _signal_on(code: object, event: str, signum: int, when: Callable[[Any], bool] = lambda frame: True) -> Callable[[], None]:
+    """Send `signum` to this process on `event` ("call" or "return") of the function whose code is `code` —
+    a profile hook, not a patch: the handler runs at the next bytecode. Returns the undo."""
+    previous = sys.getprofile()
+
+    def hook(frame: Any, seen: str, arg: object) -> None:
+        if seen == event and frame.f_code is code and when(frame):
+            sys.setprofile(previous)
             os.kill(os.getpid(), signum)
 
     sys.setprofile(hook)
-    return lambda: sys.setprofile(None)
+    return lambda: sys.setprofile(previous)
 
 
 def _exit_on(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # what kb.cli's handler does with SIGTERM
 
 
-@pytest.mark.parametrize("full", [True, False], ids=["full", "incremental"])
-def test_signal_right_after_the_temp_file_is_made_leaves_no_temp_file(tmp_path: Path, full: bool) -> None:
-    """CI fault: SIGTERM landing between the creation of the build's temporary file and the code that removes
-    it on failure left `.kb.db.<pid>.<random>.tmp` behind (test_sigterm_during_build_… failed once in CI)."""
+def _built_with_one_edit(tmp_path: Path, files: int) -> tuple[Path, Path, bytes]:
+    """A database of `files` proposals, then one of them edited: (folder, database, its bytes before)."""
     root = proposals_dir(tmp_path)
+    for n in range(1, files):
+        text = TEXT.replace("number: 71", f"number: {n + 100}").replace("serial: 71", f"serial: {n + 100}")
+        (root / "2024" / f"{n + 100:04d}.md").write_text(text, encoding="utf-8")
     db = tmp_path / "kb.db"
     build(db, [root])
-    before = db.read_bytes()
-    (root / "2024" / "0071.md").write_text(TEXT.rstrip("\n") + "追記した一文。\n", encoding="utf-8")  # an edit: the build has work to do
+    (root / "2024" / "0071.md").write_text(TEXT.rstrip("\n") + "追記した一文。\n", encoding="utf-8")
+    return root, db, db.read_bytes()
+
+
+def _build_ended_by_signal(db: Path, root: Path, full: bool = False) -> None:
     previous = signal.signal(signal.SIGUSR1, _exit_on)
-    undo = _signal_when_temp_is_made(signal.SIGUSR1)
     try:
         with pytest.raises(SystemExit):
             build(db, [root], full=full, jobs=1)
     finally:
-        undo()
         signal.signal(signal.SIGUSR1, previous)
+    for thread in threading.enumerate():  # a copy thread left running finishes (or fails) before the check
+        if thread.name == "kb-db-copy":
+            thread.join(10)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["full", "incremental"])
+def test_signal_right_after_the_temp_file_is_made_leaves_no_temp_file(tmp_path: Path, full: bool) -> None:
+    """CI fault: SIGTERM landing between the creation of the build's temporary file (or the incremental build's
+    copy) and the code that removes it on failure left `.kb.db.<pid>.<random>.tmp` behind."""
+    root, db, before = _built_with_one_edit(tmp_path, files=4)  # one edit of four: incremental unless `full`
+    undo = _signal_on(tempfiles.make_temp.__code__, "return", signal.SIGUSR1, lambda f: f.f_locals["target"].name == "kb.db")
+    try:
+        _build_ended_by_signal(db, root, full)
+    finally:
+        undo()
+    assert list(tmp_path.glob(".kb.db.*.tmp")) == []
+    assert db.read_bytes() == before
+
+
+def test_signal_after_the_copy_thread_starts_leaves_no_temp_file(tmp_path: Path) -> None:
+    """Review fault: the copy thread opened its file with "wb", so after the failed build had removed the file
+    it made it again and copied the whole database into it. Here the thread waits until the file is gone."""
+    root, db, before = _built_with_one_edit(tmp_path, files=4)
+    run = dbfile.BackgroundCopy._run.__code__
+
+    def in_copy_thread(frame: Any, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is run:
+            sys.setprofile(None)
+            dst, deadline = frame.f_locals["self"].dst, time.monotonic() + 5
+            while dst.exists() and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+    threading.setprofile(in_copy_thread)
+    undo = _signal_on(dbfile.BackgroundCopy.__init__.__code__, "return", signal.SIGUSR1)
+    try:
+        _build_ended_by_signal(db, root)
+    finally:
+        undo()
+        threading.setprofile(None)  # type: ignore[arg-type]
+    assert list(tmp_path.glob(".kb.db.*.tmp")) == []
+    assert db.read_bytes() == before
+
+
+def test_signal_while_an_unneeded_copy_is_discarded_leaves_no_temp_file(tmp_path: Path) -> None:
+    """Review fault: every file changed, so the build turned full and discarded its copy outside the code that
+    cleans up on failure; a signal during that discard (it waits for the copy thread) left the copy behind."""
+    root, db, before = _built_with_one_edit(tmp_path, files=1)  # one edit of one: the build turns full
+    undo = _signal_on(dbfile.BackgroundCopy.discard.__code__, "call", signal.SIGUSR1)
+    try:
+        _build_ended_by_signal(db, root)
+    finally:
+        undo()
     assert list(tmp_path.glob(".kb.db.*.tmp")) == []
     assert db.read_bytes() == before
 

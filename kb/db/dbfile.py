@@ -96,7 +96,9 @@ class BackgroundCopy:
     def _run(self) -> None:
         start = time.perf_counter()
         try:
-            with open(self.src, "rb") as src, open(self.dst, "wb") as dst:
+            # "r+b", not "wb": `temp_beside` made the file; should a failed build have removed it already
+            # (tempfiles.remove_own), the copy fails instead of making it again and filling it.
+            with open(self.src, "rb") as src, open(self.dst, "r+b") as dst:
                 size, offset = os.fstat(src.fileno()).st_size, 0
                 while offset < size and not self._cancelled.is_set():
                     copied = _copy_range(src.fileno(), dst.fileno(), offset, min(COPY_CHUNK, size - offset))
@@ -191,8 +193,9 @@ def write_atomically(
     On any failure (an error, Ctrl+C, SIGTERM through kb.cli's handler) the temporary file is removed —
     also when the signal came right after the file was made, before `tmp` held its name (`remove_own`).
     """
+    made: Path | None = tmp
     try:
-        tmp = tmp or temp_beside(db_path)
+        made = tmp = tmp or temp_beside(db_path)
         if copy is not None:
             copy.wait()
             lap("wait for copy")
@@ -209,5 +212,8 @@ def write_atomically(
     except BaseException:
         if copy is not None:
             copy.cancel()
-        tempfiles.remove_own(db_path)
+        if made is not None:
+            made.unlink(missing_ok=True)
+        else:  # a signal between the file's creation and `made`: found by the name it was given
+            tempfiles.remove_own(db_path)
         raise

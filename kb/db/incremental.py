@@ -162,23 +162,26 @@ def incremental_build(
     when most files changed: a full build is then quicker.
     """
     copies: list[BackgroundCopy] = []
+    starting: list[bool] = []  # non-empty while a copy's file exists that `copies` does not hold yet
 
     def start_copy() -> None:
         if not copies:
+            starting.append(True)
             copies.append(dbfile.start_copy(db_path))
+            starting.clear()
 
     try:
         result = _update_copy(db_path, dirs, stored, run, start_copy, copies)
+        for started in copies:
+            if started.dst.exists():  # not renamed into place: the build turned full
+                started.discard()
+        return result
     except BaseException:
         for started in copies:
-            started.discard()
-        # A copy a signal interrupted before `copies` held it is this process's temporary file all the same.
-        tempfiles.remove_own(db_path, but={started.dst for started in copies})
+            started.discard()  # again, should a signal have come during the discard above: a second one is harmless
+        if starting:  # a signal between the copy's file and `copies`: found by the name it was given
+            tempfiles.remove_own(db_path, but={started.dst for started in copies})
         raise
-    for started in copies:
-        if started.dst.exists():  # not renamed into place: the build turned full
-            started.discard()
-    return result
 
 
 def _update_copy(
