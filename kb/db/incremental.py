@@ -162,13 +162,14 @@ def incremental_build(
     when most files changed: a full build is then quicker.
     """
     copies: list[BackgroundCopy] = []
-    starting: list[bool] = []  # non-empty while a copy's file exists that `copies` does not hold yet
+    starting = False  # True while a copy's file may exist that `copies` does not hold yet
 
     def start_copy() -> None:
+        nonlocal starting
         if not copies:
-            starting.append(True)
+            starting = True
             copies.append(dbfile.start_copy(db_path))
-            starting.clear()
+            starting = False
 
     try:
         result = _update_copy(db_path, dirs, stored, run, start_copy, copies)
