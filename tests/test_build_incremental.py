@@ -269,6 +269,29 @@ def test_statute_counts_equal_a_recount_after_citations_go_and_come_incrementall
     assert any(n > p for _, n, p in recount)  # a statute cited twice by one proposal counts one proposal
 
 
+def test_article_counts_equal_a_recount_after_citations_go_and_come_incrementally(corpus: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    (corpus / "2024" / "0071.md").unlink()  # its articles of 番号利用法 lose citations, some all of them
+    edited = corpus / "2023" / "0003.md"
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text + "\n番号法第9条第1項、番号法第9条第2項及び番号法附則第3条の規定による。\n", encoding="utf-8")
+    assert build(db_path, [corpus]).mode == "incremental"
+    conn = sqlite3.connect(db_path)
+    stored = conn.execute("SELECT statute_id, article, citations, proposals FROM statute_articles").fetchall()
+    recount = conn.execute(
+        "SELECT statute_id, article, count(*), count(DISTINCT proposal_id) FROM citations"
+        " WHERE statute_id IS NOT NULL AND article IS NOT NULL AND supplementary = 0 GROUP BY statute_id, article"
+    ).fetchall()
+    added = conn.execute(
+        "SELECT article, supplementary FROM citations WHERE proposal_id = '2023-0003' AND statute_id = '425AC0000000027'"
+    ).fetchall()
+    conn.close()
+    assert sorted(stored) == sorted(recount) and recount
+    assert ("9", 0) in added and ("3", 1) in added  # the 附則 article is cited but not counted
+    assert any(n > p for _, _, n, p in recount)  # an article cited twice by one proposal counts one proposal
+
+
 def test_large_old_database_is_freed_in_the_background_after_the_rename(tmp_path: Path) -> None:
     import time
 

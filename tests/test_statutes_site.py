@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+from datasette.plugins import pm
 from served_site import SiteClient, corpus_site
 
 from kb.db.schema import DB_NAME
@@ -59,6 +63,32 @@ def test_statute_page_lists_proposals_by_year_and_outcome_with_egov_link(site: S
     assert 'href="/kb/proposals/2024-0071"' in html
     assert f'href="https://laws.e-gov.go.jp/law/{MYNUMBER}#Mp-At_19-Pr_1-It_11"' in html
     assert "よく引用される条" in html and "第9条" in html
+
+
+_ARTICLE_ROW = re.compile(r'<tr><td><a href="[^"]*">(第[^<]*)</a></td><td>(\d+)</td><td>(\d+)</td></tr>')
+
+
+def test_statute_page_lists_its_most_cited_articles_as_counted_from_the_citations(
+    site: SiteClient, db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    recount = db.execute(
+        "select article, count(*), count(distinct proposal_id) from citations where statute_id = ? and article is not null"
+        " and supplementary = 0 group by article order by count(*) desc, cast(article as integer) limit 20",
+        [MYNUMBER],
+    ).fetchall()
+    labels = [f"第{a.replace('_', '条の', 1).replace('_', 'の')}{'' if '_' in a else '条'}" for a, _, _ in recount]
+    shown = _ARTICLE_ROW.findall(site.get(f"/kb/statutes/{MYNUMBER}").text)
+    assert shown == [(label, str(n), str(p)) for label, (_, n, p) in zip(labels, recount)] and len(shown) > 1
+    # a database built before the build counted them (no `statute_articles`): counted per view, the same list
+    older = tmp_path / "older.db"
+    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], older)
+    with sqlite3.connect(older) as conn:
+        conn.execute("DROP TABLE statute_articles")
+    client = SiteClient(older)
+    try:
+        assert _ARTICLE_ROW.findall(client.get(f"/kb/statutes/{MYNUMBER}").text) == shown
+    finally:
+        client.close()
 
 
 def test_guideline_page_says_it_is_not_a_statute(site: SiteClient) -> None:
@@ -161,3 +191,42 @@ def test_page_of_a_much_cited_statute_lists_the_latest_and_links_to_all(syntheti
     ).fetchone()[0]
     assert f'href="/kb/proposals/{newest}"' in html
     assert "statutes__arraycontains=%E7%95%AA%E5%8F%B7%E5%88%A9%E7%94%A8%E6%B3%95" in html
+
+
+# The loop of row-kb-statutes.html before statutes.py's filter wrote its <li>s (#16), kept verbatim: the page must not change.
+OLD_PROPOSALS_LOOP = """  <ul>
+    {% for r in o.proposals %}
+    <li><a href="{{ kb_urls.row('proposals', r.id) }}">{{ r.title }}</a> <span class="kb-note">管理番号{{ r.number }} ・ 引用 {{ r.citations }} 件</span>
+      {% if r.places %}<span class="kb-pinpoints">{% for pl in r.places %}{% if pl.url %}<a href="{{ pl.url }}" rel="noopener" title="{{ pl.section }}">{{ pl.pinpoint }}</a>{% else %}<span title="{{ pl.section }}">{{ pl.pinpoint }}</span>{% endif %}{% if not loop.last %}、{% endif %}{% endfor %}</span>{% endif %}
+    </li>
+    {% endfor %}
+  </ul>"""
+NEW_PROPOSALS_LOOP = """  <ul>
+    {{ o.proposals|kb_statute_proposal_items(kb_urls) }}
+  </ul>"""
+
+
+def test_statute_page_filter_writes_the_markup_the_jinja_loop_wrote(site: SiteClient) -> None:
+    site.loop.run_until_complete(site.ds.invoke_startup())  # where Datasette calls prepare_jinja2_environment
+    env = site.ds.jinja_env  # the site's own: autoescape, and the filter from statutes.py
+    pages = pm.get_plugin("pages.py")
+    assert pages is not None
+    template = (Path(__file__).parent.parent / "site" / "templates" / "row-kb-statutes.html").read_text(encoding="utf-8")
+    assert NEW_PROPOSALS_LOOP in template
+    place = {"pinpoint": "第9条第1項", "url": "https://laws.e-gov.go.jp/law/425AC0000000027#Mp-At_9?a=1&b=\"2\"", "section": "求める措置の具体的内容"}
+    proposals = [
+        {"id": "2024/0071 旧", "title": '<b>"題名" & \'引用\'</b>', "number": 71, "citations": 3,
+         "places": [place, {**place, "url": None, "section": "<支障事例>"}, {**place, "pinpoint": "別表第二 & 表", "section": None}]},
+        {"id": "2023-0002", "title": "場所なし", "number": 2, "citations": 1, "places": []},
+        {"id": "2023-0003", "title": "一つだけ", "number": 3, "citations": 1, "places": [{**place, "url": ""}]},
+    ]
+    context = {"kb_urls": pages.SiteUrls(site.ds)}
+    for listed in (proposals, proposals[:1], []):
+        new, old = (
+            site.loop.run_until_complete(env.from_string(t).render_async(o={"proposals": listed}, **context))
+            for t in (NEW_PROPOSALS_LOOP, OLD_PROPOSALS_LOOP)
+        )
+        assert new == old
+    full = site.loop.run_until_complete(env.from_string(NEW_PROPOSALS_LOOP).render_async(o={"proposals": proposals}, **context))
+    assert full.count("<li>") == 3 and 'href="/kb/proposals/2024~2F0071+~E6~97~A7"' in full
+    assert "&lt;b&gt;&#34;題名&#34; &amp; &#39;引用&#39;&lt;/b&gt;" in full and 'title="None"' in full

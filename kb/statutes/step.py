@@ -164,6 +164,33 @@ def count_citations(db: sqlite_utils.Database) -> None:
         )
 
 
+# Per statute and article of its main provisions (附則 left out), how many citations and proposals: a statute's
+# page lists its most cited articles from here. Counting them per view read every citation of the statute
+# (番号利用法: 84,000 at 5,000 proposals, 18 ms; 460 ms at 100,000).
+ARTICLES_TABLE = "statute_articles"
+
+
+def _counted_article(row: str = "") -> str:
+    """The condition for a citation to count in `statute_articles` (`row`: new. or old. in a trigger)."""
+    return f"{row}statute_id IS NOT NULL AND {row}article IS NOT NULL AND {row}supplementary = 0"
+
+
+def count_articles(db: sqlite_utils.Database) -> None:
+    """`statute_articles`, from what `citations` holds now (a new database; triggers keep it right after)."""
+    db.table(ARTICLES_TABLE).create(
+        {"statute_id": str, "article": str, "citations": int, "proposals": int},
+        pk=("statute_id", "article"),
+        not_null={"citations", "proposals"},
+        foreign_keys=[("statute_id", "statutes", "id")],
+    )
+    with db.conn:
+        db.conn.execute(
+            f"INSERT INTO [{ARTICLES_TABLE}] (statute_id, article, citations, proposals)"
+            " SELECT statute_id, article, count(*), count(DISTINCT proposal_id) FROM citations"
+            f" WHERE {_counted_article()} GROUP BY statute_id, article"
+        )
+
+
 # Keep the counts equal to a recount (`count_citations`) as citations come and go, so that an
 # incremental build touches the statutes its proposals cite instead of recounting 250,000 rows.
 # A proposal counts once per statute: when its first citation of it comes, when its last one goes
@@ -177,13 +204,30 @@ COUNT_TRIGGERS = (
     " UPDATE statutes SET citation_count = citation_count - 1, proposal_count = proposal_count - (NOT EXISTS"
     " (SELECT 1 FROM citations WHERE statute_id = old.statute_id AND proposal_id = old.proposal_id))"
     " WHERE id = old.statute_id; END",
+    # The same for `statute_articles`: a row appears with its article's first citation and goes with its last
+    # (the index on (statute_id, article, proposal_id) answers the EXISTS).
+    f"CREATE TRIGGER IF NOT EXISTS [citations_counted_by_article] AFTER INSERT ON [citations]"
+    f" WHEN {_counted_article('new.')} BEGIN"
+    f" INSERT OR IGNORE INTO [{ARTICLES_TABLE}] (statute_id, article, citations, proposals) VALUES (new.statute_id, new.article, 0, 0);"
+    f" UPDATE [{ARTICLES_TABLE}] SET citations = citations + 1, proposals = proposals + (NOT EXISTS (SELECT 1 FROM citations"
+    " WHERE statute_id = new.statute_id AND article = new.article AND proposal_id = new.proposal_id AND supplementary = 0"
+    " AND id <> new.id)) WHERE statute_id = new.statute_id AND article = new.article; END",
+    f"CREATE TRIGGER IF NOT EXISTS [citations_uncounted_by_article] AFTER DELETE ON [citations]"
+    f" WHEN {_counted_article('old.')} BEGIN"
+    f" UPDATE [{ARTICLES_TABLE}] SET citations = citations - 1, proposals = proposals - (NOT EXISTS (SELECT 1 FROM citations"
+    " WHERE statute_id = old.statute_id AND article = old.article AND proposal_id = old.proposal_id AND supplementary = 0))"
+    " WHERE statute_id = old.statute_id AND article = old.article;"
+    f" DELETE FROM [{ARTICLES_TABLE}] WHERE statute_id = old.statute_id AND article = old.article AND citations = 0; END",
 )
 
 
+_TRIGGERS = ("citations_counted", "citations_uncounted", "citations_counted_by_article", "citations_uncounted_by_article")
+
+
 def _counted_by_triggers(db: sqlite_utils.Database) -> bool:
-    names = {"citations_counted", "citations_uncounted"}
-    found = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)", sorted(names)).fetchone()
-    return bool(found[0] == len(names))
+    marks = ", ".join("?" for _ in _TRIGGERS)
+    found = db.execute(f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})", _TRIGGERS).fetchone()
+    return bool(found[0] == len(_TRIGGERS))
 
 
 # Columns of `citations`, in the order of `citation_rows`' dicts and `_citation_tuples`.
@@ -286,10 +330,11 @@ def write_statute_tables(db: sqlite_utils.Database, proposals: list[Proposal], r
             f"UPDATE proposals SET {STATUTE_COLUMN} = ?, {KINDS_COLUMN} = ? WHERE id = ?",
             [(names, kinds, p.id) for p, (_, names, kinds) in zip(proposals, per_proposal)],
         )
-    db.table("citations").create_index(["statute_id", "article"], if_not_exists=True)
+    db.table("citations").create_index(["statute_id", "article", "proposal_id"], if_not_exists=True)  # also by article
     db.table("citations").create_index(["statute_id", "proposal_id"], if_not_exists=True)  # counts from the index alone
     if not counted:  # a new database (full build): count once, then the triggers keep the counts
         count_citations(db)
+        count_articles(db)
         with db.conn:
             for sql in COUNT_TRIGGERS:
                 db.conn.execute(sql)

@@ -8,7 +8,7 @@ section cites, each linked to the article on e-Gov and to the statute's own page
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
@@ -16,6 +16,7 @@ from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import tilde_encode, urlsafe_components
 from datasette.utils.asgi import Request
+from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from kb.db.schema import DB_NAME, json_list
@@ -40,8 +41,14 @@ group by p.id
 order by p.year desc, coalesce((select position from outcomes o where o.id = p.outcome), 99), p.number
 """
 STATUTE_PROPOSAL_COUNT_SQL = "select count(distinct proposal_id) from citations where statute_id = :pk"
+# The 20 most cited articles, counted by the build (`statute_articles`, kb.statutes.step); a database built
+# before that table existed is counted per view.
 STATUTE_ARTICLES_SQL = """
-select article, min(pinpoint) as example, count(*) as citations, count(distinct proposal_id) as proposals
+select article, citations, proposals from statute_articles
+where statute_id = :pk order by citations desc, cast(article as integer) limit 20
+"""
+COUNTED_ARTICLES_SQL = """
+select article, count(*) as citations, count(distinct proposal_id) as proposals
 from citations where statute_id = :pk and article is not null and supplementary = 0
 group by article order by citations desc, cast(article as integer) limit 20
 """
@@ -69,6 +76,41 @@ def group_by_year(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             outcomes.append({"outcome": r["outcome"], "proposals": []})
         outcomes[-1]["proposals"].append(r)
     return years
+
+
+class RowUrls(Protocol):
+    """What `statute_proposal_items` needs of `kb_urls` (pages.py's SiteUrls): a row's URL."""
+
+    def row(self, table: str, pk: str) -> str: ...
+
+
+def statute_proposal_items(proposals: list[dict[str, Any]], urls: RowUrls) -> Markup:
+    """The <li>s of one outcome on a statute's page (`group_by_year`'s proposals), byte for byte as the
+    template's Jinja loop wrote them (tests/test_statutes_site.py renders both): 100 proposals with ~17
+    places each were ~3,000 loop steps of async Jinja, half the page's time for a much cited law."""
+    out = []
+    for r in proposals:
+        places = ""
+        if r["places"]:
+            links = [
+                f'<a href="{escape(pl["url"])}" rel="noopener" title="{escape(pl["section"])}">{escape(pl["pinpoint"])}</a>'
+                if pl["url"]
+                else f'<span title="{escape(pl["section"])}">{escape(pl["pinpoint"])}</span>'
+                for pl in r["places"]
+            ]
+            places = f'<span class="kb-pinpoints">{"、".join(links)}</span>'
+        out.append(
+            f'\n    <li><a href="{escape(urls.row("proposals", r["id"]))}">{escape(r["title"])}</a>'
+            f' <span class="kb-note">管理番号{escape(r["number"])} ・ 引用 {escape(r["citations"])} 件</span>\n'
+            f"      {places}\n"
+            "    </li>\n    "
+        )
+    return Markup("".join(out))
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Environment) -> None:
+    env.filters["kb_statute_proposal_items"] = statute_proposal_items
 
 
 def by_section(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -106,11 +148,17 @@ def extra_template_vars(view_name: str, database: str | None, table: str | None,
             "kb_statute_years": group_by_year(proposals),
             "kb_statute_proposal_count": count,
             "kb_statute_shown": len(proposals),
-            "kb_statute_articles": [dict(r) for r in await db.execute(STATUTE_ARTICLES_SQL, {"pk": pk})],
+            "kb_statute_articles": await most_cited_articles(db, pk),
             "kb_statute_family": [dict(r) for r in await db.execute(STATUTE_FAMILY_SQL, {"pk": pk})],
         }
 
     return inner
+
+
+async def most_cited_articles(db: Database, pk: str) -> list[dict[str, Any]]:
+    """(article, citations, proposals) of the statute's 20 most cited articles, most cited first."""
+    sql = STATUTE_ARTICLES_SQL if await db.table_exists("statute_articles") else COUNTED_ARTICLES_SQL
+    return [dict(r) for r in await db.execute(sql, {"pk": pk})]
 
 
 # Statute name → id, read once per immutable database (the site's): it cannot change while served.
