@@ -194,7 +194,7 @@ def test_table_rows_filter_writes_the_cells_datasettes_loop_wrote() -> None:
 
 
 def test_proposal_route_serves_what_datasettes_row_view_served(tmp_path: Path) -> None:
-    """sheet.py's route for `/kb/proposals/<id>` skips the row view's generic work; page and headers stay its own.
+    """row_pages.py's route for `/kb/proposals/<id>` skips the row view's generic work; page and headers stay its own.
 
     (A site of its own: another Datasette made in this process changes what Datasette 0.65's row view puts
     in its footer — its metadata merging shares dicts between instances.)

@@ -91,6 +91,54 @@ def test_statute_page_lists_its_most_cited_articles_as_counted_from_the_citation
         client.close()
 
 
+def test_statute_route_serves_what_datasettes_row_view_served(tmp_path: Path) -> None:
+    """row_pages.py's route for `/kb/statutes/<id>` skips the row view's generic work (and its count of the
+    statute's citations, kept by the build); page and headers stay the row view's, with or without citations.
+
+    (A site of its own: another Datasette made in this process changes what Datasette 0.65's row view puts
+    in its footer — its metadata merging shares dicts between instances.)
+    """
+    from datasette.utils.asgi import Request
+    from datasette.views.row import RowView
+
+    timing = re.compile(r"処理時間 [0-9.]+ ms")
+
+    def same_as_row_view(client: SiteClient, pks: list[str]) -> None:
+        client.loop.run_until_complete(client.ds.invoke_startup())  # the site's filters, before the row view renders
+        for pk in pks:
+            request = Request.fake(f"/kb/statutes/{pk}", url_vars={"database": "kb", "table": "statutes", "pks": pk, "format": None})
+            request.scope["csrftoken"] = lambda: ""
+            response = client.loop.run_until_complete(RowView.as_view(client.ds)(request, None))
+            body = response.body if isinstance(response.body, str) else response.body.decode()
+            served = client.get(f"/kb/statutes/{pk}")
+            assert (served.status_code, timing.sub("", served.text)) == (response.status, timing.sub("", body)), pk
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            for name in ("link", "referrer-policy"):
+                assert served.headers[name] == headers[name], (pk, name)
+
+    client = corpus_site(tmp_path / "site", PROPOSALS)
+    try:
+        db_path = Path(client.ds.get_database(DB_NAME).path)
+        family = sqlite_utils.Database(db_path).execute("select id from statutes where parent_id is not null limit 1").fetchone()[0]
+        pks = [MYNUMBER, "security-policy-guideline", "322AC0000000067", family]
+        same_as_row_view(client, pks)
+        assert "ほかの表でこの行を指しているもの" not in client.get(f"/kb/statutes/{MYNUMBER}").text  # counted, not shown
+        assert client.get("/kb/statutes/nonexistent-law").status_code == 404
+        assert client.get(f"/kb/statutes/{MYNUMBER}.json").json()["rows"][0][0] == MYNUMBER  # formats: still the row view
+    finally:
+        client.close()
+    without = tmp_path / "without-citations.db"
+    shutil.copy(db_path, without)
+    with sqlite3.connect(without) as conn:
+        conn.execute("DROP TABLE citations")
+    client = SiteClient(without)
+    try:
+        same_as_row_view(client, [MYNUMBER])
+        assert "ほかの表でこの行を指しているもの" in client.get(f"/kb/statutes/{MYNUMBER}").text  # the row view's own body
+    finally:
+        client.close()
+
+
 def test_guideline_page_says_it_is_not_a_statute(site: SiteClient) -> None:
     html = site.get("/kb/statutes/security-policy-guideline").text
     assert "法令ではありません" in html

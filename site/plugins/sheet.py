@@ -14,24 +14,20 @@ shared words are found in this proposal's own ask (`words_in`), so a reader sees
 # where dataclasses cannot resolve annotations written as strings.
 import json
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
-from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.database import Database
-from datasette.utils import add_cors_headers, escape_sqlite, tilde_encode, urlsafe_components
-from datasette.utils.asgi import Forbidden, NotFound, Request, Response
-from datasette.version import __version__ as datasette_version
+from datasette.utils import tilde_encode, urlsafe_components
+from datasette.utils.asgi import Request
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from kb.core.markdown import render_plain
-from kb.core.paths import file_stamp
 from kb.core.vocab import EMPTY_MARK, SECTION_ORDER, SectionKey
 from kb.db.schema import (
     DB_NAME,
@@ -312,117 +308,3 @@ def extra_template_vars(
         return {"sheet": await load_sheet(db, pk), **await load_similar(db, pk)}
 
     return inner
-
-
-# --- The page's route ------------------------------------------------------------------------------
-# Tables that point at a proposal, per database file: Datasette's row view asks SQLite for every table's
-# foreign keys (35 PRAGMAs) on each page view; the database is immutable while served.
-_INCOMING: dict[str, tuple[tuple[object, ...], list[dict[str, Any]]]] = {}
-
-
-async def incoming_keys(db: Database) -> list[dict[str, Any]]:
-    """The foreign keys that point at `proposals`, asked once per database file (every time for a mutable one)."""
-    stamp = file_stamp(db.path)
-    cached = _INCOMING.get(str(db.path))
-    if cached is None or cached[0] != stamp or db.is_mutable:
-        keys = (await db.get_all_foreign_keys())["proposals"]["incoming"]
-        cached = _INCOMING[str(db.path)] = (stamp, keys)
-    return cached[1]
-
-
-async def foreign_key_tables(datasette: Datasette, db: Database, proposal_id: str) -> list[dict[str, Any]]:
-    """What Datasette's row view lists as 「この提案を参照している表」: each referring table and column with its count."""
-    keys = await incoming_keys(db)
-    if not keys:
-        return []
-    counts = (
-        await db.execute(
-            "select "
-            + ", ".join(
-                f"(select count(*) from {escape_sqlite(k['other_table'])} where {escape_sqlite(k['other_column'])} = :id)"
-                for k in keys
-            ),
-            {"id": proposal_id},
-        )
-    ).first()
-    tables = []
-    for key, count in zip(keys, counts, strict=True):
-        column = key["other_column"] + ("__exact" if key["other_column"].startswith("_") else "")
-        link = f"{datasette.urls.table(DB_NAME, key['other_table'])}?{column}={proposal_id}"
-        tables.append({**key, "count": count or 0, "link": link})
-    return tables
-
-
-_VIEWABLE = [("view-table", (DB_NAME, "proposals")), ("view-database", DB_NAME), "view-instance"]  # as the row view checks
-_ANONYMOUS_MAY_VIEW: WeakKeyDictionary[Datasette, bool] = WeakKeyDictionary()
-
-
-async def _ensure_viewable(datasette: Datasette, request: Request) -> None:
-    """The row view's permission check; for a visitor without an actor, its answer is kept per site.
-
-    The table check deep-copies Datasette's whole metadata (about 1 ms); without an actor the answer
-    depends only on the metadata and the plugins, fixed while the site runs.
-    """
-    if request.actor is None and _ANONYMOUS_MAY_VIEW.get(datasette):
-        return
-    visible, _ = await datasette.check_visibility(request.actor, permissions=_VIEWABLE)
-    if not visible:  # nothing is kept: asked again next time
-        raise Forbidden("You do not have permission to view this table")  # the row view's words
-    if request.actor is None:
-        _ANONYMOUS_MAY_VIEW[datasette] = True
-
-
-async def proposal_page(datasette: Datasette, request: Request) -> Response:
-    """`/kb/proposals/<id>`: the same template, context and headers as Datasette's row view, without its generic work.
-
-    The row view also read the whole row for its table of cells (36 columns through every `render_cell`
-    hook) and asked SQLite for every table's foreign keys — a third of the page's time, for nothing the
-    page shows. Permissions are checked as the row view checks them; `.json` and the other formats are
-    still Datasette's own (the route takes no extension). `tests/test_site_pages.py` compares the page
-    with the row view's.
-    """
-    if request.method == "OPTIONS":  # as Datasette's data views answer it (CORS preflight)
-        answer = Response.text("ok")
-        if datasette.cors:
-            add_cors_headers(answer.headers)
-        return answer
-    if request.method not in ("GET", "HEAD"):
-        return Response.text("Method not allowed", status=405)
-    start = time.perf_counter()
-    await _ensure_viewable(datasette, request)
-    keys = urlsafe_components(request.url_vars["pks"])
-    pk = keys[0]
-    db = datasette.get_database(DB_NAME)
-    if (await db.execute("select 1 from proposals where id = :id", {"id": pk})).first() is None:
-        raise NotFound("Record not found")
-    json_url = datasette.urls.row(DB_NAME, "proposals", request.url_vars["pks"]) + ".json"
-    if request.query_string:  # the JSON of this same request (Datasette's path_with_format keeps the query)
-        json_url += "?" + request.query_string
-    alternate = datasette.absolute_url(request, json_url)
-    context = {
-        "database": DB_NAME,
-        "table": "proposals",
-        "primary_key_values": keys,
-        "foreign_key_tables": await foreign_key_tables(datasette, db, pk) if len(keys) == 1 else [],
-        "renderers": {"json": json_url},
-        "alternate_url_json": alternate,
-        "metadata": (datasette.metadata("databases") or {}).get(DB_NAME, {}).get("tables", {}).get("proposals", {}),
-        "select_templates": ["*row-kb-proposals.html", "row.html"],
-        "datasette_version": datasette_version,
-        "query_ms": (time.perf_counter() - start) * 1000,
-    }
-    html = await datasette.render_template(["row-kb-proposals.html"], context, request=request, view_name="row")
-    response = Response.html(html, headers={"Link": f'{alternate}; rel="alternate"; type="application/json+datasette"'})
-    given = request.args.get("_ttl")
-    ttl = int(given) if given and given.isascii() and given.isdigit() else int(datasette.setting("default_cache_ttl"))
-    if datasette.cache_headers:
-        response.headers["Cache-Control"] = f"max-age={ttl}" if ttl else "no-cache"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if datasette.cors:
-        add_cors_headers(response.headers)
-    return response
-
-
-@hookimpl
-def register_routes() -> list[tuple[str, Callable[..., Awaitable[Response]]]]:
-    return [(rf"^/{DB_NAME}/proposals/(?P<pks>[^/.]+)$", proposal_page)]
