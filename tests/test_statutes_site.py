@@ -73,7 +73,7 @@ def test_statute_page_lists_its_most_cited_articles_as_counted_from_the_citation
 ) -> None:
     recount = db.execute(
         "select article, count(*), count(distinct proposal_id) from citations where statute_id = ? and article is not null"
-        " and supplementary = 0 group by article order by count(*) desc, cast(article as integer) limit 20",
+        " and supplementary = 0 group by article order by count(*) desc, cast(article as integer), article limit 20",
         [MYNUMBER],
     ).fetchall()
     labels = [f"第{a.replace('_', '条の', 1).replace('_', 'の')}{'' if '_' in a else '条'}" for a, _, _ in recount]
@@ -87,6 +87,71 @@ def test_statute_page_lists_its_most_cited_articles_as_counted_from_the_citation
     client = SiteClient(older)
     try:
         assert _ARTICLE_ROW.findall(client.get(f"/kb/statutes/{MYNUMBER}").text) == shown
+    finally:
+        client.close()
+
+
+def test_articles_cited_equally_often_are_listed_in_one_order_however_the_counts_were_made(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    # 19, 19_2, 19_3 and 19_10 all sort as 19: a full build stores them in article order, the triggers of an
+    # incremental build add a newly cited one at the end; the page must list them the same way either way
+    copy = tmp_path / "ties.db"
+    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], copy)
+    with sqlite3.connect(copy) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
+        row = dict(zip(columns, conn.execute("select * from citations where statute_id = ? and article = '19'", [MYNUMBER]).fetchone()))
+        cited = conn.execute("select count(*) from citations where statute_id = ? and article = '19' and supplementary = 0", [MYNUMBER])
+        for n, article in enumerate(["19_10", "19_3", "19_2"] * cited.fetchone()[0]):
+            values = {**row, "id": f"tie-{n}", "article": article}
+            conn.execute(f"insert into citations ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", list(values.values()))
+    counted = SiteClient(copy)
+    try:
+        shown = _ARTICLE_ROW.findall(counted.get(f"/kb/statutes/{MYNUMBER}").text)
+    finally:
+        counted.close()
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DROP TABLE statute_articles")
+    recounted = SiteClient(copy)
+    try:
+        assert _ARTICLE_ROW.findall(recounted.get(f"/kb/statutes/{MYNUMBER}").text) == shown
+    finally:
+        recounted.close()
+    ties = [label for label, n, _ in shown if label.startswith("第19条")]
+    assert ties == ["第19条", "第19条の10", "第19条の2", "第19条の3"], shown
+
+
+def test_article_counts_survive_a_statement_with_a_conflict_clause(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    # a conflict clause on the statement that fires a trigger overrides those inside it: the trigger must not rely on one
+    copy = tmp_path / "replace.db"
+    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], copy)
+    with sqlite3.connect(copy) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
+        row = dict(zip(columns, conn.execute("select * from citations where statute_id = ? and article = '19'", [MYNUMBER]).fetchone()))
+        for n, verb in enumerate(["insert", "insert", "insert or replace", "insert or fail"]):
+            values = {**row, "id": f"conflict-{n}", "article": "77"}
+            conn.execute(f"{verb} into citations ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", list(values.values()))
+        stored = conn.execute("select citations, proposals from statute_articles where statute_id = ? and article = '77'", [MYNUMBER])
+        assert stored.fetchall() == [(4, 1)]
+
+
+def test_each_listed_article_links_to_the_citations_it_counts(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    # 附則第9条 is stored as article 9 too (supplementary = 1); the list counts the main provisions' article only
+    copy = tmp_path / "supplementary.db"
+    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], copy)
+    with sqlite3.connect(copy) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
+        row = dict(zip(columns, conn.execute("select * from citations where statute_id = ? and article = '9'", [MYNUMBER]).fetchone()))
+        values = {**row, "id": "suppl-1", "supplementary": 1, "pinpoint": "附則第9条"}
+        conn.execute(f"insert into citations ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", list(values.values()))
+    client = SiteClient(copy)
+    try:
+        html = client.get(f"/kb/statutes/{MYNUMBER}").text
+        links = re.findall(r'<tr><td><a href="([^"]*)">(第[^<]*)</a></td><td>(\d+)</td>', html)
+        assert any(label == "第9条" for _, label, _ in links)
+        for href, label, count in links:
+            listed = client.json(href.replace("&amp;", "&").replace("/kb/citations?", "/kb/citations.json?") + "&_size=max")
+            assert listed["filtered_table_rows_count"] == int(count), (label, href)  # type: ignore[index]
     finally:
         client.close()
 

@@ -126,6 +126,7 @@ def _create_statutes(db: sqlite_utils.Database, registry: Registry) -> None:
     columns, rows = _statute_table_rows(registry)
     _insert_rows(db, "statutes", columns, rows)
     db.table("statutes").create_index(["citation_count"])  # the list's order (most cited first) without a sort
+    db.table("statutes").create_index(["parent_id"])  # a statute page's family (its 政令, 省令) without a scan
     db.table("statute_names").create(
         {"name": str, "key": str, "statute_id": str, "how": str}, foreign_keys=[("statute_id", "statutes", "id")]
     )
@@ -208,7 +209,9 @@ COUNT_TRIGGERS = (
     # (the index on (statute_id, article, proposal_id) answers the EXISTS).
     f"CREATE TRIGGER IF NOT EXISTS [citations_counted_by_article] AFTER INSERT ON [citations]"
     f" WHEN {_counted_article('new.')} BEGIN"
-    f" INSERT OR IGNORE INTO [{ARTICLES_TABLE}] (statute_id, article, citations, proposals) VALUES (new.statute_id, new.article, 0, 0);"
+    # (not INSERT OR IGNORE: a conflict clause on the statement that fires the trigger would override it)
+    f" INSERT INTO [{ARTICLES_TABLE}] (statute_id, article, citations, proposals) SELECT new.statute_id, new.article, 0, 0"
+    f" WHERE NOT EXISTS (SELECT 1 FROM [{ARTICLES_TABLE}] WHERE statute_id = new.statute_id AND article = new.article);"
     f" UPDATE [{ARTICLES_TABLE}] SET citations = citations + 1, proposals = proposals + (NOT EXISTS (SELECT 1 FROM citations"
     " WHERE statute_id = new.statute_id AND article = new.article AND proposal_id = new.proposal_id AND supplementary = 0"
     " AND id <> new.id)) WHERE statute_id = new.statute_id AND article = new.article; END",
