@@ -68,6 +68,44 @@ def test_statute_page_lists_proposals_by_year_and_outcome_with_egov_link(site: S
 _ARTICLE_ROW = re.compile(r'<tr><td><a href="[^"]*">(第[^<]*)</a></td><td>(\d+)</td><td>(\d+)</td></tr>')
 
 
+def _copy_of(db: sqlite_utils.Database, path: Path) -> Path:
+    """A copy of the site's database file that a test may change."""
+    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], path)
+    return path
+
+
+def _add_citations(path: Path, like_article: str, changes: list[dict[str, object]], verb: str = "insert") -> None:
+    """Insert citations of 番号利用法 made from one citing `like_article`, each with `changes` applied."""
+    conn = sqlite3.connect(path)
+    try:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
+        row = conn.execute("select * from citations where statute_id = ? and article = ?", [MYNUMBER, like_article]).fetchone()
+        marks = ", ".join("?" * len(columns))
+        with conn:
+            for change in changes:
+                values = {**dict(zip(columns, row)), **change}
+                conn.execute(f"{verb} into citations ({', '.join(columns)}) values ({marks})", list(values.values()))
+    finally:
+        conn.close()
+
+
+def _drop_table(path: Path, table: str) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"DROP TABLE {table}")
+    finally:
+        conn.close()
+
+
+def _articles_shown(path: Path) -> list[tuple[str, str, str]]:
+    """(label, citations, proposals) of 「よく引用される条」 on 番号利用法's page, served from `path`."""
+    client = SiteClient(path)
+    try:
+        return _ARTICLE_ROW.findall(client.get(f"/kb/statutes/{MYNUMBER}").text)
+    finally:
+        client.close()
+
+
 def test_statute_page_lists_its_most_cited_articles_as_counted_from_the_citations(
     site: SiteClient, db: sqlite_utils.Database, tmp_path: Path
 ) -> None:
@@ -80,15 +118,9 @@ def test_statute_page_lists_its_most_cited_articles_as_counted_from_the_citation
     shown = _ARTICLE_ROW.findall(site.get(f"/kb/statutes/{MYNUMBER}").text)
     assert shown == [(label, str(n), str(p)) for label, (_, n, p) in zip(labels, recount)] and len(shown) > 1
     # a database built before the build counted them (no `statute_articles`): counted per view, the same list
-    older = tmp_path / "older.db"
-    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], older)
-    with sqlite3.connect(older) as conn:
-        conn.execute("DROP TABLE statute_articles")
-    client = SiteClient(older)
-    try:
-        assert _ARTICLE_ROW.findall(client.get(f"/kb/statutes/{MYNUMBER}").text) == shown
-    finally:
-        client.close()
+    older = _copy_of(db, tmp_path / "older.db")
+    _drop_table(older, "statute_articles")
+    assert _articles_shown(older) == shown
 
 
 def test_articles_cited_equally_often_are_listed_in_one_order_however_the_counts_were_made(
@@ -96,54 +128,30 @@ def test_articles_cited_equally_often_are_listed_in_one_order_however_the_counts
 ) -> None:
     # 19, 19_2, 19_3 and 19_10 all sort as 19: a full build stores them in article order, the triggers of an
     # incremental build add a newly cited one at the end; the page must list them the same way either way
-    copy = tmp_path / "ties.db"
-    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], copy)
-    with sqlite3.connect(copy) as conn:
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
-        row = dict(zip(columns, conn.execute("select * from citations where statute_id = ? and article = '19'", [MYNUMBER]).fetchone()))
-        cited = conn.execute("select count(*) from citations where statute_id = ? and article = '19' and supplementary = 0", [MYNUMBER])
-        for n, article in enumerate(["19_10", "19_3", "19_2"] * cited.fetchone()[0]):
-            values = {**row, "id": f"tie-{n}", "article": article}
-            conn.execute(f"insert into citations ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", list(values.values()))
-    counted = SiteClient(copy)
-    try:
-        shown = _ARTICLE_ROW.findall(counted.get(f"/kb/statutes/{MYNUMBER}").text)
-    finally:
-        counted.close()
-    with sqlite3.connect(copy) as conn:
-        conn.execute("DROP TABLE statute_articles")
-    recounted = SiteClient(copy)
-    try:
-        assert _ARTICLE_ROW.findall(recounted.get(f"/kb/statutes/{MYNUMBER}").text) == shown
-    finally:
-        recounted.close()
+    copy = _copy_of(db, tmp_path / "ties.db")
+    cited = db.execute("select count(*) from citations where statute_id = ? and article = '19' and supplementary = 0", [MYNUMBER])
+    _add_citations(copy, "19", [{"id": f"tie-{n}", "article": a} for n, a in enumerate(["19_10", "19_3", "19_2"] * cited.fetchone()[0])])
+    shown = _articles_shown(copy)
+    _drop_table(copy, "statute_articles")
+    assert _articles_shown(copy) == shown
     ties = [label for label, n, _ in shown if label.startswith("第19条")]
     assert ties == ["第19条", "第19条の10", "第19条の2", "第19条の3"], shown
 
 
 def test_article_counts_survive_a_statement_with_a_conflict_clause(db: sqlite_utils.Database, tmp_path: Path) -> None:
     # a conflict clause on the statement that fires a trigger overrides those inside it: the trigger must not rely on one
-    copy = tmp_path / "replace.db"
-    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], copy)
-    with sqlite3.connect(copy) as conn:
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
-        row = dict(zip(columns, conn.execute("select * from citations where statute_id = ? and article = '19'", [MYNUMBER]).fetchone()))
-        for n, verb in enumerate(["insert", "insert", "insert or replace", "insert or fail"]):
-            values = {**row, "id": f"conflict-{n}", "article": "77"}
-            conn.execute(f"{verb} into citations ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", list(values.values()))
-        stored = conn.execute("select citations, proposals from statute_articles where statute_id = ? and article = '77'", [MYNUMBER])
-        assert stored.fetchall() == [(4, 1)]
+    copy = _copy_of(db, tmp_path / "replace.db")
+    _add_citations(copy, "19", [{"id": "conflict-0", "article": "77"}, {"id": "conflict-1", "article": "77"}])
+    _add_citations(copy, "19", [{"id": "conflict-2", "article": "77"}], verb="insert or replace")
+    _add_citations(copy, "19", [{"id": "conflict-3", "article": "77"}], verb="insert or fail")
+    stored = sqlite3.connect(copy).execute("select citations, proposals from statute_articles where statute_id = ? and article = '77'", [MYNUMBER])
+    assert stored.fetchall() == [(4, 1)]
 
 
 def test_each_listed_article_links_to_the_citations_it_counts(db: sqlite_utils.Database, tmp_path: Path) -> None:
     # 附則第9条 is stored as article 9 too (supplementary = 1); the list counts the main provisions' article only
-    copy = tmp_path / "supplementary.db"
-    shutil.copy(db.conn.execute("PRAGMA database_list").fetchone()[2], copy)
-    with sqlite3.connect(copy) as conn:
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(citations)")]
-        row = dict(zip(columns, conn.execute("select * from citations where statute_id = ? and article = '9'", [MYNUMBER]).fetchone()))
-        values = {**row, "id": "suppl-1", "supplementary": 1, "pinpoint": "附則第9条"}
-        conn.execute(f"insert into citations ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", list(values.values()))
+    copy = _copy_of(db, tmp_path / "supplementary.db")
+    _add_citations(copy, "9", [{"id": "suppl-1", "supplementary": 1, "pinpoint": "附則第9条"}])
     client = SiteClient(copy)
     try:
         html = client.get(f"/kb/statutes/{MYNUMBER}").text
@@ -194,8 +202,7 @@ def test_statute_route_serves_what_datasettes_row_view_served(tmp_path: Path) ->
         client.close()
     without = tmp_path / "without-citations.db"
     shutil.copy(db_path, without)
-    with sqlite3.connect(without) as conn:
-        conn.execute("DROP TABLE citations")
+    _drop_table(without, "citations")
     client = SiteClient(without)
     try:
         same_as_row_view(client, [MYNUMBER])
