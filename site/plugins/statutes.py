@@ -41,8 +41,8 @@ group by p.id
 order by p.year desc, coalesce((select position from outcomes o where o.id = p.outcome), 99), p.number
 """
 STATUTE_PROPOSAL_COUNT_SQL = "select count(distinct proposal_id) from citations where statute_id = :pk"
-# The 20 most cited articles (ties by number, then as written: 19, 19_10, 19_2), counted by the build (`statute_articles`, kb.statutes.step); a database built
-# before that table existed is counted per view.
+# The 20 most cited articles (ties by number, then as written: 19, 19_10, 19_2), counted by the build
+# (`statute_articles`, kb.statutes.step); a database built before that table existed is counted per view.
 STATUTE_ARTICLES_SQL = """
 select article, citations, proposals from statute_articles
 where statute_id = :pk order by citations desc, cast(article as integer), article limit 20
