@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+from datasette.utils import tilde_encode
 from served_site import CORPUS, SiteClient, corpus_site
 from typer.testing import CliRunner
 
@@ -385,6 +386,27 @@ def test_bad_parameter_in_a_json_url_answers_json(site: SiteClient) -> None:
 def test_unknown_page_is_a_japanese_404(site: SiteClient) -> None:
     response = site.get("/kb/no_such_table")
     assert response.status_code == 404 and "ページが見つかりません" in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/kb/statute_articles/425AC0000000027", "/kb/proposal_prefectures/2023-0001", "/kb/statute_articles/425AC0000000027.json"],
+)
+def test_row_url_with_too_few_key_values_is_a_404_not_a_server_error(site: SiteClient, path: str) -> None:
+    """A table keyed on two columns given one value in its row URL: Datasette's row view fails binding the second."""
+    response = site.get(path)
+    assert response.status_code == 404
+    if path.endswith(".json"):
+        assert response.json()["ok"] is False and "主キー" in response.json()["detail"]
+    else:
+        assert "ページが見つかりません" in response.text and "主キー" in response.text
+
+
+def test_row_url_with_every_key_value_still_shows_the_row(site: SiteClient) -> None:
+    row = site.get("/kb/proposal_prefectures.json?_shape=array&_size=1").json()[0]
+    pks = ",".join(tilde_encode(row[c]) for c in ("proposal_id", "prefecture_id", "role"))
+    response = site.get(f"/kb/proposal_prefectures/{pks}")
+    assert response.status_code == 200 and row["proposal_id"] in response.text
 
 
 # --- Section Markdown ------------------------------------------------------------------------

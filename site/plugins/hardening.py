@@ -609,6 +609,20 @@ def _sort_message(message: str) -> Optional[str]:
     return None
 
 
+TOO_FEW_KEYS_MESSAGE = "行の URL に主キーの値が足りません。複数の列が主キーの表では、値をカンマで区切ってすべて指定します（例: …/statute_articles/425AC0000000027,9）。"
+
+
+def _too_few_key_values(request: Request, exception: BaseException) -> bool:
+    """A row URL giving fewer values than the table's primary key has columns: Datasette 0.65's row view
+    binds the missing ones as `:p1`, `:p2` … and fails (the row cannot exist)."""
+    return (
+        isinstance(exception, sqlite3.ProgrammingError)
+        and "pks" in request.url_vars
+        and re.fullmatch(r"You did not supply a value for binding parameter :p\d+\.", str(exception)) is not None
+        and not _from_our_code(exception.__traceback__)
+    )
+
+
 def classify(datasette: Datasette, request: Request, exception: BaseException) -> tuple[int, str, str]:
     """(status, Japanese message, technical detail) for an exception raised while answering a request."""
     if isinstance(exception, Base400):
@@ -634,6 +648,8 @@ def classify(datasette: Datasette, request: Request, exception: BaseException) -
         if exception.status < 500:
             detail = "" if exception.message_is_html else message
             return exception.status, sql_help(message) or MESSAGES.get(exception.status, message), detail
+    elif _too_few_key_values(request, exception):
+        return 404, MESSAGES[404], TOO_FEW_KEYS_MESSAGE
     elif isinstance(exception, PARAMETER_ERRORS) and request.query_string and not _from_our_code(exception.__traceback__):
         # Datasette parsing a parameter (int("abc"), json.loads("[") …): the request's fault.
         return 400, MESSAGES[400], f"{type(exception).__name__}: {exception}"
