@@ -179,7 +179,12 @@ def incremental_table(results: dict[str, Any]) -> str:
             continue
         cli = inc["edit (kb build)"]
         rows.append([n(size), "one file edited: `kb build` command", s(median(cli, "wall_s")), "", "", "", "", "", "", ""])
-        for kind in ("edit", "add", "delete", "no change"):
+        if "ask edited (kb build)" in inc:
+            ask = median(inc["ask edited (kb build)"], "wall_s")
+            rows.append([n(size), "one file's ask edited (具体的な支障事例): `kb build` command", s(ask), "", "", "", "", "", "", ""])
+        for kind in ("edit", "ask edited", "add", "delete", "no change"):
+            if kind not in inc:
+                continue
             samples = inc[kind]
             groups = []
             for group, phases in INCREMENTAL_GROUPS.items():
@@ -189,7 +194,13 @@ def incremental_table(results: dict[str, Any]) -> str:
                     for x in samples
                 )
                 groups.append(s(value))
-            label = {"edit": "one file edited", "add": "one file added", "delete": "one file deleted", "no change": "nothing changed"}[kind]
+            label = {
+                "edit": "one file edited",
+                "ask edited": "one file's ask edited",
+                "add": "one file added",
+                "delete": "one file deleted",
+                "no change": "nothing changed",
+            }[kind]
             rows.append(
                 [
                     n(size),
@@ -427,8 +438,11 @@ def targets_16(results: dict[str, Any]) -> list[list[str]]:
                      f"{ratio:.1f} ×", "met" if ratio <= TARGET_16_BUILD else "not met"])  # fmt: skip
     if r and "incremental" in r:
         cli = median(r["incremental"]["edit (kb build)"], "wall_s")
+        ask = r["incremental"].get("ask edited (kb build)")
+        worst = max(cli, median(ask, "wall_s")) if ask else cli
+        shown = s(cli) + (f" (an edit after the ask); {s(median(ask, 'wall_s'))} when the ask's terms change" if ask else "")
         rows.append([f"#16: `kb build` after one edit at {n(TARGET_SIZES['incremental'])} ≤ {TARGET_INCREMENTAL_S} s as a command",
-                     s(cli), "met" if cli <= TARGET_INCREMENTAL_S else "not met"])  # fmt: skip
+                     shown, "met" if worst <= TARGET_INCREMENTAL_S else "not met"])  # fmt: skip
     for size, r in sizes.items():
         one = r.get("pages", {}).get("one client")
         if not one:
