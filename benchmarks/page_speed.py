@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -101,6 +101,29 @@ def one_client(base: str, urls: dict[str, list[str]], rounds: int) -> dict[str, 
     return out
 
 
+def search_match_floor(db: Path, paths: list[str], passes: int = 2) -> dict[str, float]:
+    """What FTS5 alone costs the search page: the rowids of every match, which the page reads once for its
+    count and facets (kb.search.query's matching SQL), in process — no ranking, snippets, page or HTTP.
+    The last of `passes` passes over the page's queries is kept (the first reads the index into memory)."""
+    from kb.search.query import matching_rowids_sql, register_functions
+
+    queries = [unquote(path.split("q=", 1)[1]) for path in paths]
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+    register_functions(conn)
+    sql = matching_rowids_sql()
+    try:
+        for _ in range(passes):
+            samples = []
+            for q in queries:
+                start = time.perf_counter()
+                conn.execute(sql, {"q": q}).fetchone()
+                samples.append((time.perf_counter() - start) * 1000)
+    finally:
+        conn.close()
+    samples.sort()
+    return {"queries": len(samples), "p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95)}
+
+
 def mixed(urls: dict[str, list[str]]) -> list[str]:
     """The issue's three pages in turn: search, the proposals table with all facets, a proposal page.
 
@@ -136,6 +159,11 @@ def markdown(result: dict[str, Any]) -> str:
              "| page | requests | p50 ms | p95 ms | p95 ÷ versions p95 |", "| --- | ---: | ---: | ---: | ---: |"]
     for kind, r in result["one client"].items():
         lines.append(f"| {kind} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['ratio_p95']:.2f} × |")
+    if "search match floor" in result:
+        f = result["search match floor"]
+        lines += ["", f"FTS5's match alone for the same {f['queries']} searches (in process: the rowids the page counts and facets; "
+                  f"no ranking, snippets, page or HTTP): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms — "
+                  f"{f['ratio_p95']:.2f} × the versions p95."]
     if "many clients" in result:
         m = result["many clients"]
         lines += ["", f"{m['clients']} clients (closed loop), each server from {m.get('workers', 1)} process(es):", "", "| server | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | p95 ÷ bare p95 |",
@@ -158,6 +186,8 @@ def measure(
     result: dict[str, Any] = {"proposals": proposals, "rounds": rounds, "measured": time.strftime("%Y-%m-%d %H:%M")}
     with served("site", free_port(), db, page_cache=False) as base:
         result["one client"] = one_client(base, urls, rounds)
+    floor = search_match_floor(db, urls["search"])
+    result["search match floor"] = {**floor, "ratio_p95": floor["p95_ms"] / result["one client"]["versions"]["p95_ms"]}
     if many:
         result["many clients"] = many_clients(db, urls, clients, requests, seconds, workers)
     return result

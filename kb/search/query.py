@@ -178,6 +178,13 @@ def _matching(expanded: bool, where: str) -> tuple[str, str]:
     return "", f"select rowid as rid from {FTS_TABLE} where {FTS_TABLE} match escape_fts(:q) and {where}"
 
 
+def matching_rowids_sql(expanded: bool = False, where: str = "1") -> str:
+    """The rowids of every proposal a search finds, in one comma-separated string: what the page reads once
+    for its count and its facets (counted in memory, kb.search.facet_index)."""
+    ctes, select = _matching(expanded, where)
+    return f"with {ctes + ', ' if ctes else ''}m as ({select}) select group_concat(rid) from m"
+
+
 def count_sql(expanded: bool, where: str) -> str:
     ctes, select = _matching(expanded, where)
     return (f"with {ctes} " if ctes else "") + f"select count(*) from ({select})"
@@ -515,8 +522,7 @@ async def ranked_search(
     if index is not None:  # the hits' rowids in one string, counted in memory
         from kb.search.facet_index import rowids_of
 
-        ctes, select = _matching(expanded, where)
-        found = await db.execute(f"with {ctes + ', ' if ctes else ''}m as ({select}) select group_concat(rid) from m", params)
+        found = await db.execute(matching_rowids_sql(expanded, where), params)
         result.total = _read_facets(result, index.counts(rowids_of(found.first()[0])))
     else:
         try:
