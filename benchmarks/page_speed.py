@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
@@ -107,7 +107,7 @@ def search_match_floor(db: Path, paths: list[str], passes: int = 2) -> dict[str,
     The last of `passes` passes over the page's queries is kept (the first reads the index into memory)."""
     from kb.search.query import matching_rowids_sql, register_functions
 
-    queries = [unquote(path.split("q=", 1)[1]) for path in paths]
+    queries = [parse_qs(urlsplit(path).query)["q"][0] for path in paths]
     conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
     register_functions(conn)
     sql = matching_rowids_sql()
@@ -161,9 +161,11 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {kind} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['ratio_p95']:.2f} × |")
     if "search match floor" in result:
         f = result["search match floor"]
-        lines += ["", f"FTS5's match alone for the same {f['queries']} searches (in process: the rowids the page counts and facets; "
-                  f"no ranking, snippets, page or HTTP): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms — "
-                  f"{f['ratio_p95']:.2f} × the versions p95."]
+        lines += ["", (
+            f"FTS5's match alone for the same {f['queries']} searches (in process: the rowids the page counts and facets; "
+            f"no ranking, snippets, page or HTTP): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms — "
+            f"{f['ratio_p95']:.2f} × the versions p95."
+        )]
     if "many clients" in result:
         m = result["many clients"]
         lines += ["", f"{m['clients']} clients (closed loop), each server from {m.get('workers', 1)} process(es):", "", "| server | requests | p50 ms | p95 ms | p99 ms | requests/s | errors | p95 ÷ bare p95 |",

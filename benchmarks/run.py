@@ -144,34 +144,55 @@ def db_sizes(db: Path) -> dict[str, object]:
     return {"mb": db.stat().st_size / 1e6, "parts_mb": dict(sorted(groups.items(), key=lambda kv: -kv[1]))}
 
 
+def ask_terms(db: Path, path: Path) -> str | None:
+    """The terms the 似た提案 lists read of the proposal in `path`, as the database stores them."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "select t.terms from similar_terms t join build_files f on f.proposal_id = t.proposal_id where f.path = ?", (str(path),)
+        ).fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
 def incremental(db: Path, corpus: Path) -> dict[str, object]:
     """One file edited (then restored), its ask edited (then restored), a file added, deleted; and no change —
-    as `kb build` and in-process phases."""
+    as `kb build` and in-process phases. The corpus is put back as it was however a build ends (it is kept
+    between runs, and the next run would otherwise measure an edited corpus)."""
     files = iter_proposal_files([corpus])
     target = files[len(files) // 2]
     original = target.read_bytes()
-    out: dict[str, list[dict[str, object]]] = {"edit (kb build)": [], "edit": [], "add": [], "delete": [], "no change": []}
-    for _ in range(INCREMENTAL_SAMPLES):
-        target.write_bytes(original + EDIT_MARK.encode())
-        cli = child([KB, "build", str(corpus), "--db", str(db)], "kb build (incremental)")
-        out["edit (kb build)"].append({"wall_s": cli.seconds, "output": cli.stdout.strip()})
-        target.write_bytes(original)
-        out["edit"].append(build_run(db, corpus))
     text = original.decode("utf-8")
-    if ASK_HEADING in text:  # every synthetic proposal has the section; a corpus without it skips this case
-        target.write_text(text.replace(ASK_HEADING, ASK_HEADING + ASK_SENTENCE, 1), encoding="utf-8")
-        cli = child([KB, "build", str(corpus), "--db", str(db)], "kb build (ask edited)")
-        out["ask edited (kb build)"] = [{"wall_s": cli.seconds, "output": cli.stdout.strip()}]
+    added = target.parent / "9999.md"
+    out: dict[str, list[dict[str, object]]] = {"edit (kb build)": [], "edit": [], "add": [], "delete": [], "no change": []}
+    try:
+        for _ in range(INCREMENTAL_SAMPLES):
+            target.write_bytes(original + EDIT_MARK.encode())
+            cli = child([KB, "build", str(corpus), "--db", str(db)], "kb build (incremental)")
+            out["edit (kb build)"].append({"wall_s": cli.seconds, "output": cli.stdout.strip()})
+            target.write_bytes(original)
+            out["edit"].append(build_run(db, corpus))
+        if ASK_HEADING in text:  # every synthetic proposal has the section
+            before = ask_terms(db, target)
+            target.write_text(text.replace(ASK_HEADING, ASK_HEADING + ASK_SENTENCE, 1), encoding="utf-8")
+            cli = child([KB, "build", str(corpus), "--db", str(db)], "kb build (ask edited)")
+            out["ask edited (kb build)"] = [{"wall_s": cli.seconds, "output": cli.stdout.strip()}]
+            if ask_terms(db, target) == before:  # the case measures the lists derived again: the terms must have moved
+                raise SystemExit(f"ask edited: {target}'s stored ask terms did not change")
+            target.write_bytes(original)
+            out["ask edited"] = [build_run(db, corpus)]  # the edit undone: the same work, phases measured in process
+        else:
+            print(f"  {target}: no {ASK_HEADING.strip()} section, the ask-edit case is left out", flush=True)
+        number = int(target.stem)
+        added.write_text(text.replace(f"number: {number}\n", "number: 9999\n", 1), encoding="utf-8")
+        out["add"].append(build_run(db, corpus))
+        added.unlink()
+        out["delete"].append(build_run(db, corpus))
+        out["no change"].append(build_run(db, corpus))
+    finally:
         target.write_bytes(original)
-        out["ask edited"] = [build_run(db, corpus)]  # the edit undone: the same work, phases measured in process
-    year_dir = target.parent
-    added = year_dir / "9999.md"
-    number = int(target.stem)
-    added.write_text(text.replace(f"number: {number}\n", "number: 9999\n", 1), encoding="utf-8")
-    out["add"].append(build_run(db, corpus))
-    added.unlink()
-    out["delete"].append(build_run(db, corpus))
-    out["no change"].append(build_run(db, corpus))
+        added.unlink(missing_ok=True)
     for kind, samples in out.items():
         if not kind.endswith("(kb build)"):
             expected = "unchanged" if kind == "no change" else "incremental"

@@ -79,6 +79,7 @@ def pages(query: str, proposal_id: str) -> dict[str, tuple[str, str]]:
         "charts": ("グラフ", "/-/charts"),
         "prior-art-form": ("提案前チェックの入力欄", "/-/prior-art"),
         "not-found": ("ページがないとき（404）", "/kb/proposals/2099-9999"),
+        "row-key-short": ("行の URL に主キーの値が足りないとき（404）", "/kb/statute_articles/425AC0000000027"),
         "sql-error": ("SQL の誤り", "/kb?sql=" + quote("select * from no_such_table")),
     }
 

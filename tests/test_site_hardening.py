@@ -390,7 +390,13 @@ def test_unknown_page_is_a_japanese_404(site: SiteClient) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/kb/statute_articles/425AC0000000027", "/kb/proposal_prefectures/2023-0001", "/kb/statute_articles/425AC0000000027.json"],
+    [
+        "/kb/statute_articles/425AC0000000027",
+        "/kb/proposal_prefectures/2023-0001",
+        "/kb/proposal_prefectures/2023-0001,宮城県",
+        "/kb/statute_articles/425AC0000000027.json",
+        "/kb/statute_articles/425AC0000000027.csv",
+    ],
 )
 def test_row_url_with_too_few_key_values_is_a_404_not_a_server_error(site: SiteClient, path: str) -> None:
     """A table keyed on two columns given one value in its row URL: Datasette's row view fails binding the second."""

@@ -609,7 +609,10 @@ def _sort_message(message: str) -> Optional[str]:
     return None
 
 
-TOO_FEW_KEYS_MESSAGE = "行の URL に主キーの値が足りません。複数の列が主キーの表では、値をカンマで区切ってすべて指定します（例: …/statute_articles/425AC0000000027,9）。"
+TOO_FEW_KEYS_MESSAGE = (
+    "行の URL に主キーの値が足りません。複数の列が主キーの表では、主キーの列の順に値をカンマで区切ってすべて指定します"
+    "（例: 条ごとの引用数の表 statute_articles では …/statute_articles/425AC0000000027,9）。"
+)
 
 
 def _too_few_key_values(request: Request, exception: BaseException) -> bool:
