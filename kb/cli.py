@@ -7,15 +7,18 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from kb import pipeline
 from kb.core.problems import Problem, ProblemError
 from kb.core.report import Format, format_problems
-from kb.files import store
 from kb.files.disk import os_error_message
+
+if TYPE_CHECKING:  # each command imports what it uses: `kb build` copies the database before the models load
+    from kb import pipeline
+    from kb.db.dbfile import BackgroundCopy
+    from kb.db.result import BuildResult
 
 app = typer.Typer(
     help="bunken-kb: 地方分権改革・提案募集方式の提案ナレッジベース",
@@ -42,6 +45,8 @@ def check(
     ] = None,
 ) -> None:
     """提案ファイルを検査し、すべての問題を「ファイル:行: 項目: 内容」で表示する。"""
+    from kb import pipeline
+
     try:
         result = pipeline.check(paths or [DEFAULT_DIR], changed=changed)
     except ProblemError as exc:  # git could not answer --changed
@@ -67,6 +72,8 @@ def fmt(
     check_only: Annotated[bool, typer.Option("--check", help="書き換えずに、整形が必要なファイルを表示する")] = False,
 ) -> None:
     """提案ファイルを正規の書式に整える（内容は変えない）。"""
+    from kb import pipeline
+
     changed, problems = pipeline.fmt(paths or [DEFAULT_DIR], check_only=check_only)
     for problem in problems:
         _err(str(problem))
@@ -94,6 +101,9 @@ def new(
     source_url: SourceUrlOption = None,
 ) -> None:
     """新しい提案ファイルを作る: 「提案」段階の見出しと記入の説明が入った雛形、または --from の個票の内容。"""
+    from kb import pipeline
+    from kb.files import store
+
     if (year is None) != (number is None) or (sheet is None and year is None):
         _err("年と管理番号を両方指定してください（例: kb new 2025 12）。個票から作るときは kb new --from 個票.pdf")
         raise typer.Exit(2)
@@ -136,6 +146,8 @@ def show(
     directory: Annotated[Path, typer.Option("--dir", help="提案フォルダ")] = DEFAULT_DIR,
 ) -> None:
     """提案のモデルを JSON で表示する。"""
+    from kb.files import store
+
     try:
         data = store.show(directory, proposal_id)
     except (FileNotFoundError, ValueError) as exc:
@@ -157,8 +169,15 @@ def build(
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="ファイルを読むプロセス数（既定: CPU コア数）")] = None,
 ) -> None:
     """提案ファイルを検査し、問題がなければ SQLite データベースを作る（前回の DB があれば変わったファイルの分だけ更新。失敗時は既存 DB を変えない）。"""
+    from kb.db.ahead import with_copy_ahead
+
+    def run(copy: BackgroundCopy | None) -> BuildResult:
+        from kb import pipeline  # the build, its models and steps: loaded while the copy runs
+
+        return pipeline.build(db, [directory], full=full, jobs=jobs, ahead=copy)
+
     try:
-        result = pipeline.build(db, [directory], full=full, jobs=jobs)
+        result = with_copy_ahead(db, run, enabled=not full)
     except ProblemError as exc:
         for problem in exc.problems:
             _err(str(problem))
@@ -191,6 +210,8 @@ def serve(
 
 def _statute_registry() -> pipeline.Registry:
     """The statute registry, or exit 1 with every problem of the file."""
+    from kb import pipeline
+
     try:
         return pipeline.statute_registry()
     except ProblemError as exc:
@@ -205,6 +226,8 @@ UnresolvedOption = Annotated[bool, typer.Option("--unresolved", help="解決で�
 
 
 def _statute_report(directory: Path, unresolved: bool) -> None:
+    from kb import pipeline
+
     registry = _statute_registry()
     report = pipeline.statutes([directory], registry)
     for problem in report.problems:
@@ -248,6 +271,7 @@ def statutes_update(
     force: Annotated[bool, typer.Option("--force", help="取得件数が現在の一覧の半分に満たなくても書き込む")] = False,
 ) -> None:
     """e-Gov の法令API から現行法令の一覧を取得し、data/egov_laws.csv と出典の記録を更新する（追加・変更・削除を表示）。"""
+    from kb import pipeline
     from kb.statutes.update import UpdateRefused
 
     try:
@@ -263,6 +287,8 @@ def cite(
     text: Annotated[Optional[str], typer.Argument(metavar="[TEXT | -]", help="文章（省略または「-」で標準入力）")] = None,
 ) -> None:
     """文章中の法令の引用を1行1件の JSON で表示する（法令ID、題名、種類、条項、e-Gov リンク、引用箇所）。"""
+    from kb import pipeline
+
     registry = _statute_registry()
     source = sys.stdin.read() if text is None or text == "-" else text
     for line in pipeline.cite(source, registry):
@@ -277,6 +303,8 @@ def import_sheets(
     source_url: SourceUrlOption = None,
 ) -> None:
     """内閣府の個票（テキスト・PDF）とデータベース（xlsx）を提案ファイルにする。既存のファイルには新しい節と出典を足す（xlsx は足りない所だけ）。"""
+    from kb import pipeline
+
     if source_url and len(paths) != 1:
         _err("--source-url は入力ファイルが1つのときだけ使えます")
         raise typer.Exit(2)
@@ -322,6 +350,8 @@ def harvest(
     log: Annotated[Optional[Path], typer.Option("--log", help="見つけたリンクをすべて JSONL で書き出す")] = None,
 ) -> None:
     """公式サイトの提案募集のページをたどり、個票を取得して提案ファイルに取り込む（変わったものだけ）。"""
+    from kb import pipeline
+
     try:
         summary = pipeline.harvest(
             years or [], base=base, out=out, cache=cache, delay=delay, timeout=timeout, retries=retries,

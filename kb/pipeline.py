@@ -35,6 +35,7 @@ from kb.statutes.registry import Registry, load_registry, registry_path
 from kb.statutes.report import StatuteReport, statute_report
 
 if TYPE_CHECKING:
+    from kb.db.dbfile import BackgroundCopy
     from kb.harvest.run import Summary as HarvestSummary
     from kb.importer.merge import ImportReport
     from kb.statutes.update import LawListUpdate
@@ -80,14 +81,16 @@ def build(
     checks: Iterable[Check] = CHECKS,
     full: bool = False,
     jobs: int | None = None,
+    ahead: BackgroundCopy | None = None,
 ) -> BuildResult:
     """`kb build`: check, then write the database atomically (incrementally when it can).
 
     The build (and sqlite-utils) is loaded here, not at the top, so `kb check` starts faster.
+    `ahead`: a copy of the database already being made (kb/db/ahead.py), for an incremental build to use.
     """
     from kb.db.build import build as build_database
 
-    return build_database(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs)
+    return build_database(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs, ahead=ahead)
 
 
 def build_inputs() -> list[Path]:

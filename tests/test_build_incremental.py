@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +18,10 @@ from typer.testing import CliRunner
 from kb.cli import app
 from kb.core.models import Proposal
 from kb.core.problems import ProblemError
+from kb.db.dbfile import BackgroundCopy
 from kb.db.filestate import FILES_TABLE
 from kb.db.parallel import MIN_PARALLEL
+from kb.db.result import BuildResult
 from kb.db.schema import FTS_TABLE, Step
 from kb.pipeline import STEPS, build
 from kb.search.textnorm import fts_query
@@ -337,3 +343,67 @@ def test_an_edited_or_removed_file_is_noticed_before_the_listing(corpus: Path, t
     assert any_stat_differs(previous[1])
     edited.unlink()
     assert any_stat_differs(previous[1])
+
+
+def _temporary_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_kb_cli_loads_neither_pydantic_nor_sqlite_utils_before_a_command_runs() -> None:
+    """`kb build` starts the database copy before the build loads (kb/db/ahead.py): the CLI itself must stay light."""
+    heavy = ("pydantic", "sqlite_utils", "kb.core.models", "markdown_it", "kb.pipeline", "numpy")
+    code = f"import sys, kb.cli, kb.db.ahead; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_copy_started_ahead_is_the_one_the_incremental_build_renames_into_place(corpus: Path, tmp_path: Path) -> None:
+    from kb.db.ahead import copy_ahead, with_copy_ahead
+
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    assert copy_ahead(db_path) is None  # nothing changed: no copy
+    edit_add_delete(corpus)
+    handed: list[object] = []
+
+    def run(copy: BackgroundCopy | None) -> BuildResult:
+        handed.append(copy)
+        return build(db_path, [corpus], ahead=copy)
+
+    result = with_copy_ahead(db_path, run)
+    copy = handed[0]
+    assert isinstance(copy, BackgroundCopy) and copy.dst.parent == tmp_path and not copy.dst.exists()  # renamed
+    assert result.mode == "incremental" and "background: copy previous database" in result.seconds
+    assert _temporary_files(tmp_path) == []
+    assert (result.added, result.changed, result.removed) == (["2023-0006"], ["2023-0001"], ["2023-0005"])
+    names = {r[0] for r in sqlite3.connect(db_path).execute("SELECT id FROM local_governments")}
+    assert "札幌市" in names and "川崎市" not in names  # the edit is in the file put in place
+
+
+def test_copy_started_ahead_and_not_used_is_discarded(corpus: Path, tmp_path: Path) -> None:
+    """Nothing changed after all, a full build (other steps), a file with a problem: the copy goes, the database stays."""
+    from kb.db.ahead import with_copy_ahead
+
+    db_path = tmp_path / "kb.db"
+    for path in corpus.rglob("*.md"):  # written long before the build, so that the build trusts their mtimes
+        os.utime(path, (time.time() - 600, time.time() - 600))
+    build(db_path, [corpus])
+    touched = corpus / "2023" / "0003.md"
+    touched.write_bytes(touched.read_bytes())  # another mtime, the same content: the copy starts, nothing changed
+    handed: list[BackgroundCopy | None] = []
+
+    def run(copy: BackgroundCopy | None, **options: object) -> BuildResult:
+        handed.append(copy)
+        return build(db_path, [corpus], ahead=copy, **options)  # type: ignore[arg-type]
+
+    before = db_path.read_bytes()
+    assert with_copy_ahead(db_path, run).mode == "unchanged"
+    assert handed[-1] is not None and _temporary_files(tmp_path) == [] and db_path.read_bytes() == before
+    touched.write_bytes(touched.read_bytes() + "\n追記。\n".encode())
+    assert with_copy_ahead(db_path, lambda copy: run(copy, steps=STEPS[:1])).mode == "full"
+    assert handed[-1] is not None and _temporary_files(tmp_path) == []
+    shutil.copy(BROKEN, touched)  # a recorded file now has another size: the copy starts, the check then fails
+    before = db_path.read_bytes()
+    with pytest.raises(ProblemError):
+        with_copy_ahead(db_path, lambda copy: run(copy, steps=STEPS[:1]))
+    assert handed[-1] is not None and _temporary_files(tmp_path) == [] and db_path.read_bytes() == before

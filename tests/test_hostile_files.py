@@ -25,6 +25,7 @@ from kb.cli import app
 from kb.core import tempfiles
 from kb.core.problems import ProblemError
 from kb.db import dbfile
+from kb.db.ahead import with_copy_ahead
 from kb.files.check import check_paths
 from kb.files.disk import MAX_FILE_BYTES, list_proposal_files
 from kb.files.parse import parse_lenient, parse_text
@@ -352,11 +353,15 @@ def _built_with_one_edit(tmp_path: Path, files: int) -> tuple[Path, Path, bytes]
     return root, db, db.read_bytes()
 
 
-def _build_ended_by_signal(db: Path, root: Path, full: bool = False) -> None:
+def _build_ended_by_signal(db: Path, root: Path, full: bool = False, ahead: bool = False) -> None:
+    """`build`, or with `ahead` the build as `kb build` runs it (the copy started first, kb/db/ahead.py)."""
     previous = signal.signal(signal.SIGUSR1, _exit_on)
     try:
         with pytest.raises(SystemExit):
-            build(db, [root], full=full, jobs=1)
+            if ahead:
+                with_copy_ahead(db, lambda copy: build(db, [root], full=full, jobs=1, ahead=copy))
+            else:
+                build(db, [root], full=full, jobs=1)
     finally:
         signal.signal(signal.SIGUSR1, previous)
     for thread in threading.enumerate():  # a copy thread left running finishes (or fails) before the check
@@ -372,6 +377,23 @@ def test_signal_right_after_the_temp_file_is_made_leaves_no_temp_file(tmp_path: 
     undo = _signal_on(tempfiles.make_temp.__code__, "return", signal.SIGUSR1, lambda f: f.f_locals["target"].name == "kb.db")
     try:
         _build_ended_by_signal(db, root, full)
+    finally:
+        undo()
+    assert list(tmp_path.glob(".kb.db.*.tmp")) == []
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("where", ["temp file made", "copy thread started"])
+def test_signal_while_kb_build_starts_the_copy_ahead_leaves_no_temp_file(tmp_path: Path, where: str) -> None:
+    """`kb build` makes the copy's file before the build is loaded (kb/db/ahead.py), outside the build's own
+    clean-up: a signal before the copy is held by a name must still leave no temporary file."""
+    root, db, before = _built_with_one_edit(tmp_path, files=4)
+    if where == "temp file made":
+        undo = _signal_on(tempfiles.make_temp.__code__, "return", signal.SIGUSR1, lambda f: f.f_locals["target"].name == "kb.db")
+    else:
+        undo = _signal_on(dbfile.BackgroundCopy.__init__.__code__, "return", signal.SIGUSR1)
+    try:
+        _build_ended_by_signal(db, root, ahead=True)
     finally:
         undo()
     assert list(tmp_path.glob(".kb.db.*.tmp")) == []

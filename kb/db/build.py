@@ -43,6 +43,7 @@ def _import_sqlite_utils_without_numpy() -> None:
 _import_sqlite_utils_without_numpy()
 
 from kb.core import tempfiles  # noqa: E402
+from kb.db.dbfile import BackgroundCopy  # noqa: E402
 from kb.db.full import fingerprint, full_build  # noqa: E402
 from kb.db.incremental import MANY_CHANGES, decide, incremental_build  # noqa: E402
 from kb.db.parallel import using_jobs  # noqa: E402
@@ -61,18 +62,28 @@ def build(
     checks: Iterable[Check] = (duplicate_ids,),
     full: bool = False,
     jobs: int | None = None,
+    ahead: BackgroundCopy | None = None,
 ) -> BuildResult:
     """Check the files, then build the database atomically; raise ProblemError (writing nothing) on problems.
 
     Incremental when the previous database at `db_path` was built by this code from the same data
-    (unless `full`); otherwise full, parsing on `jobs` processes (default: every core).
+    (unless `full`); otherwise full, parsing on `jobs` processes (default: every core). `ahead`: a copy
+    of the database already being made (kb/db/ahead.py); an incremental build uses it, a full one
+    discards it at once. Whoever started it still discards it if it is left unused.
     """
     with heap_uncapped():
-        return _build(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs)
+        return _build(db_path, dirs, steps=steps, checks=checks, full=full, jobs=jobs, ahead=ahead)
 
 
 def _build(
-    db_path: str | Path, dirs: Iterable[str | Path], *, steps: Sequence[BuildStep], checks: Iterable[Check], full: bool, jobs: int | None
+    db_path: str | Path,
+    dirs: Iterable[str | Path],
+    *,
+    steps: Sequence[BuildStep],
+    checks: Iterable[Check],
+    full: bool,
+    jobs: int | None,
+    ahead: BackgroundCopy | None,
 ) -> BuildResult:
     db_path = Path(db_path)
     dirs = list(dirs)
@@ -80,11 +91,14 @@ def _build(
     tempfiles.remove_stale(db_path.parent)  # what killed builds left, even when nothing is written now
     decision = decide(db_path, steps, fingerprint(steps), full)
     clock.lap("decide")
+    if ahead is not None and decision.stored is None:
+        ahead.discard()  # a full build writes a new file: the copy would only take the disk from it
+        ahead = None
     with using_jobs(jobs) as jobs_in_force:
         run = Run(steps, tuple(checks), jobs_in_force, clock)
         result, reason = None, decision.reason
         if decision.stored is not None:
-            result = incremental_build(db_path, dirs, decision.stored, run)
+            result = incremental_build(db_path, dirs, decision.stored, run, ahead)
             reason = MANY_CHANGES
         if result is None:
             listing = list_proposal_files(dirs)

@@ -19,10 +19,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from kb.core import tempfiles
+
+if TYPE_CHECKING:  # loaded by `write_atomically`: kb/db/ahead.py starts a copy before sqlite-utils is imported
+    import sqlite_utils
 
 COPY_CHUNK = 16 << 20  # bytes per copy call: the most a cancelled copy goes on for
 
@@ -193,6 +195,8 @@ def write_atomically(
     On any failure (an error, Ctrl+C, SIGTERM through kb.cli's handler) the temporary file is removed —
     also when the signal came right after the file was made, before `tmp` held its name (`remove_own`).
     """
+    import sqlite_utils
+
     made: Path | None = tmp
     try:
         made = tmp = tmp or temp_beside(db_path)

@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
-
-import sqlite_utils
+from typing import TYPE_CHECKING, NamedTuple
 
 from kb.core.problems import ProblemError
 from kb.db.schema import FILES_TABLE, INFO_TABLE
 from kb.files import disk
+
+if TYPE_CHECKING:  # loaded by the functions that write; reading the previous state stays cheap (kb/db/ahead.py)
+    import sqlite_utils
 
 FINGERPRINT_KEY = "fingerprint"
 RACY_SECONDS = 2.0
@@ -93,9 +94,16 @@ def write_fingerprint(db: sqlite_utils.Database, value: str) -> None:
         db.conn.execute(f"INSERT OR REPLACE INTO {INFO_TABLE} (key, value) VALUES (?, ?)", (FINGERPRINT_KEY, value))
 
 
-def open_readonly(db_path: Path) -> sqlite_utils.Database:
+def connect_readonly(db_path: Path) -> sqlite3.Connection:
     """The previous database, opened so that nothing can change it."""
-    return sqlite_utils.Database(sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True))
+    return sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def open_readonly(db_path: Path) -> sqlite_utils.Database:
+    """`connect_readonly` as a sqlite-utils database."""
+    import sqlite_utils
+
+    return sqlite_utils.Database(connect_readonly(db_path))
 
 
 class StoredFile(NamedTuple):
@@ -112,11 +120,12 @@ def read_previous(db_path: Path) -> tuple[str, dict[str, StoredFile]] | None:
     if not db_path.is_file():
         return None
     try:
-        db = open_readonly(db_path)
+        db = connect_readonly(db_path)
     except sqlite3.DatabaseError:
         return None
     try:
-        if not (db.table(INFO_TABLE).exists() and db.table(FILES_TABLE).exists()):
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", (INFO_TABLE, FILES_TABLE))}
+        if names != {INFO_TABLE, FILES_TABLE}:
             return None
         row = db.execute(f"SELECT value FROM {INFO_TABLE} WHERE key = ?", (FINGERPRINT_KEY,)).fetchone()
         rows = db.execute(f"SELECT path, proposal_id, size, mtime_ns, digest FROM {FILES_TABLE}")

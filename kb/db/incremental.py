@@ -152,16 +152,18 @@ def incremental_build(
     dirs: Iterable[str | Path],
     stored: dict[str, filestate.StoredFile],
     run: Run,
+    ahead: BackgroundCopy | None = None,
 ) -> BuildResult | None:
     """Parse only changed files; update a copy of the previous database; nothing is written when nothing changed.
 
     The copy starts as soon as a change is likely: a recorded file with another stat (looked at before
     listing, `filestate.any_stat_differs`), else the first change `compare` finds. It runs while the
     files are listed and compared and the changed ones parsed and checked. (Started before anything is
-    known, it made a build with nothing to do 0.4 s slower at 10,000.) Returns None, writing nothing,
-    when most files changed: a full build is then quicker.
+    known, it made a build with nothing to do 0.4 s slower at 10,000.) `ahead`: that copy, started
+    before the build was even imported (kb/db/ahead.py). Returns None, writing nothing, when most
+    files changed: a full build is then quicker.
     """
-    copies: list[BackgroundCopy] = []
+    copies: list[BackgroundCopy] = [ahead] if ahead is not None else []
     starting = False  # True while a copy's file may exist that `copies` does not hold yet
 
     def start_copy() -> None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from kb.core.models import Proposal
-
-if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check` (start-up time)
+if TYPE_CHECKING:  # sqlite-utils is loaded by the build, not by `kb check`; the models not by kb/db/ahead.py (start-up time)
     import sqlite_utils
+
+    from kb.core.models import Proposal
 
 DB_NAME = "kb"  # the name Datasette mounts the database under; templates and metadata are keyed by it
 
