@@ -196,9 +196,10 @@ def _update_copy(
     copies: list[BackgroundCopy],
 ) -> BuildResult | None:
     clock = run.clock
-    if filestate.any_stat_differs(stored):  # most likely something changed: the copy starts before the listing
-        start_copy()
-    clock.lap("look for changes")
+    if not copies:  # (a copy started ahead, kb/db/ahead.py, has looked already)
+        if filestate.any_stat_differs(stored):  # most likely something changed: the copy starts before the listing
+            start_copy()
+        clock.lap("look for changes")
     listing = list_proposal_files(dirs)
     if listing.problems:  # a folder that cannot be read may hide removed or changed files
         raise ProblemError(listing.problems)

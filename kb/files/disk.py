@@ -122,6 +122,17 @@ def _walk(folder: Path, found: set[Path], problems: list[Problem], ancestors: se
             problems.append(os_problem(current, exc))
             continue
         for entry in listed:
+            # The common entries without a system call (the directory listing's own file type): a regular
+            # file named *.md is a proposal file, any other regular file is skipped. Links, folders and
+            # the rest are looked at below, following links.
+            try:
+                regular = entry.is_file(follow_symlinks=False)  # may stat where the listing has no file type
+            except OSError:
+                regular = False  # looked at again below, where a failure is reported
+            if regular:
+                if _is_proposal_name(entry.name):
+                    found.add(Path(entry.path))
+                continue
             path = Path(entry.path)
             try:
                 st = entry.stat()  # follows links

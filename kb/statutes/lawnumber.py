@@ -25,6 +25,10 @@ class LawNumber:
     type: str
     number: int
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:  # (`type` is a field here)
+        """Pickled as a call of the class, as `Statute` (kb/statutes/registry.py) is."""
+        return (LawNumber, (self.era, self.year, self.type, self.number))
+
     @property
     def label(self) -> str:
         """Canonical form with Arabic digits (as proposals write it): 平成25年法律第27号."""

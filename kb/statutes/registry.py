@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,11 @@ class Statute:
     number_text: str | None = None  # the 法令番号 as e-Gov writes it (kanji numerals)
     listed: bool = False  # in e-Gov's list of current laws
     repealed: str | None = None  # for a law no longer in force: when and how
+
+    def __reduce__(self) -> tuple[type[Statute], tuple[object, ...]]:
+        """Pickled as a call of the class: loading the registry cache (9,000 laws) takes half the time of
+        the state functions dataclasses give a slotted class (kb.core.cache; one-edit `kb build`)."""
+        return (Statute, tuple(getattr(self, f.name) for f in fields(self)))
 
     @property
     def egov_id(self) -> str | None:
