@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -391,3 +392,7 @@ def main() -> None:
     except OSError as exc:
         _err(os_error_message(exc))
         sys.exit(1)
+    finally:
+        # The process is ending: its last collection need not walk every object the command made
+        # (0.1 s after a one-edit build of 10,000 proposals). Files are closed by their `with` blocks.
+        gc.freeze()
