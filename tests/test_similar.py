@@ -232,6 +232,21 @@ def test_similar_lists_equal_every_pair_scored_and_sorted_in_plain_python() -> N
     assert all(len(found) == 10 for found in got) and any(n[2] for found in got for n in found)  # full lists, statutes shared
 
 
+def test_similar_lists_are_the_same_for_any_block_size_and_number_of_threads() -> None:
+    import random
+
+    from kb.similar.model import _entries, similar_lists
+
+    rng = random.Random(13)  # synthetic asks, as above: 300 documents, so that small blocks make many of them
+    vocabulary = [f"語{i:03d}" for i in range(120)] + [f"§42{i}AC0000000027" for i in range(6)]
+    docs = [Counter({t: rng.randint(1, 4) for t in rng.sample(vocabulary, rng.randint(3, 60))}) for _ in range(300)]
+    one = similar_lists(_entries(docs))  # a single block on this thread
+    for workers, block_pairs in ((1, 1024 * 7), (2, 1024 * 7), (2, 1024 * 50), (4, 1)):
+        other = similar_lists(_entries(docs), workers=workers, block_pairs=block_pairs)
+        assert (other.row.tolist(), other.col.tolist(), other.score) == (one.row.tolist(), one.col.tolist(), one.score)
+        assert (other.statutes, other.terms) == (one.statutes, one.terms)
+
+
 def test_packed_terms_are_read_in_one_go_as_unpack_reads_them() -> None:
     from kb.similar.model import _entries, packed_entries
 

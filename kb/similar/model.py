@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ SIGNATURE = 32  # terms kept per proposal
 HEAD = 32  # heaviest entries of a term every entry is paired with
 TOP = 10  # similar proposals kept per proposal
 MIN_SCORE = 0.02  # below this two asks share only a common word or two: not shown as similar
-BLOCK_PAIRS = 4_000_000  # pair products summed at once (about 100 MB with their keys and order)
+BLOCK_PAIRS = 512_000  # pair products summed at once (about 12 MB with their keys and order; 500 rows)
 
 
 @dataclass(frozen=True)
@@ -201,21 +202,21 @@ def _grouped(pair: np.ndarray, term: np.ndarray, labels: list[str], pairs: int) 
     return [found[bounds[k] : bounds[k + 1]] for k in range(pairs)]
 
 
-def similar_lists(entries: Entries, top: int = TOP, head: int = HEAD) -> Lists:
-    """For each document (in order), its `top` most similar others, best first (score ties by index), as `Lists`."""
-    n = len(entries[2])
-    names, df, terms, docs, weights = _signatures(entries, SIGNATURE)
-    frequencies = dict(zip(names, df.tolist(), strict=True))
-    empty = np.zeros(0, dtype=np.int64)
-    if n < 2:
-        return Lists(empty, empty, [], [], [], frequencies)
-    heads = Heads.of(terms, docs, weights, len(names), head)
-    rows = max(1, BLOCK_PAIRS // (SIGNATURE * head))
-    cuts = np.searchsorted(docs, np.arange(0, n + rows, rows))  # entries are in document order
-    kept_rows, kept_cols, kept_scores = [], [], []
-    for block, first in enumerate(range(0, n, rows)):
-        lo, hi = cuts[block], cuts[block + 1]
-        left, right, w = heads.products(terms[lo:hi], docs[lo:hi], weights[lo:hi])  # memory: one block's pairs
+@dataclass(frozen=True)
+class _Rows:
+    """What every block of rows reads: the signature entries (in document order) and the heads."""
+
+    n: int
+    terms: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+    heads: Heads
+    top: int
+
+    def best(self, first: int, last: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, col, score) of documents first…last-1 (their entries lo…hi-1): each row's `top` best, best first."""
+        n = self.n
+        left, right, w = self.heads.products(self.terms[lo:hi], self.docs[lo:hi], self.weights[lo:hi])
         pair = left * n + right
         order = np.argsort(pair, kind="stable")
         pair, w = pair[order], w[order]
@@ -224,16 +225,39 @@ def similar_lists(entries: Entries, top: int = TOP, head: int = HEAD) -> Lists:
         row, col = pair // n, pair % n
         keep = (row != col) & (score >= MIN_SCORE)
         row, col, score = row[keep], col[keep], score[keep]
-        likely = at_least_kth(score, np.searchsorted(row, np.arange(first, min(first + rows, n) + 1)), top)
+        likely = at_least_kth(score, np.searchsorted(row, np.arange(first, last + 1)), self.top)
         row, col, score = row[likely], col[likely], score[likely]
         order = np.lexsort((-score, row))  # per row: best first, ties by index (pairs are in (row, col) order; stable)
         row, col, score = row[order], col[order], score[order]
         rank = np.arange(len(row)) - np.searchsorted(row, row)  # place in the row's list
-        best = rank < top
-        kept_rows.append(row[best])
-        kept_cols.append(col[best])
-        kept_scores.append(score[best])
-    row, col = np.concatenate(kept_rows), np.concatenate(kept_cols)
+        best = rank < self.top
+        return row[best], col[best], score[best]
+
+
+def similar_lists(entries: Entries, top: int = TOP, head: int = HEAD, workers: int = 1, block_pairs: int = BLOCK_PAIRS) -> Lists:
+    """For each document (in order), its `top` most similar others, best first (score ties by index), as `Lists`.
+
+    Rows are scored in blocks on `workers` threads: numpy lets go of the GIL in the sorts and array
+    arithmetic that are most of a block, and each row's list depends on its own block alone (the
+    result is the same for any block size or worker count; tests/test_similar.py).
+    """
+    n = len(entries[2])
+    names, df, terms, docs, weights = _signatures(entries, SIGNATURE)
+    frequencies = dict(zip(names, df.tolist(), strict=True))
+    empty = np.zeros(0, dtype=np.int64)
+    if n < 2:
+        return Lists(empty, empty, [], [], [], frequencies)
+    rows = _Rows(n, terms, docs, weights, Heads.of(terms, docs, weights, len(names), head), top)
+    size = max(1, block_pairs // (SIGNATURE * head))
+    cuts = np.searchsorted(docs, np.arange(0, n + size, size)).tolist()  # entries are in document order
+    blocks = [(first, min(first + size, n), cuts[b], cuts[b + 1]) for b, first in enumerate(range(0, n, size))]
+    if workers > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            found = list(pool.map(lambda block: rows.best(*block), blocks))
+    else:
+        found = [rows.best(*block) for block in blocks]
+    row, col = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+    kept_scores = [f[2] for f in found]
     rounded = [round(v, 6) for v in np.concatenate(kept_scores).tolist()]
     statutes, words = _shared_lists(row, col, names, terms, docs, n)
     return Lists(row, col, rounded, statutes, words, frequencies)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb.core.models import Proposal
 from kb.core.vocab import SectionKey
-from kb.db.parallel import map_items
+from kb.db.parallel import default_jobs, map_items
 from kb.db.schema import Step
 from kb.similar.terms import ask_text, earlier_mentions, pack, term_counts
 
@@ -176,7 +176,7 @@ def derive(db: sqlite_utils.Database) -> None:
 
     columns = ["proposal_id", "year", "terms", "proponents", "ministries", "mentions"]
     rows = db.execute(f"SELECT {', '.join(columns)} FROM [{TERMS_TABLE}] ORDER BY proposal_id").fetchall()
-    found = similar_lists(packed_entries([r[2] for r in rows]))
+    found = similar_lists(packed_entries([r[2] for r in rows]), workers=default_jobs())
     ids = [r[0] for r in rows]
     index = {(r[1], int(r[0].split("-")[1])): i for i, r in enumerate(rows)}
     row_of, col_of = found.row.tolist(), found.col.tolist()
