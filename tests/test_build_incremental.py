@@ -407,3 +407,32 @@ def test_copy_started_ahead_and_not_used_is_discarded(corpus: Path, tmp_path: Pa
     with pytest.raises(ProblemError):
         with_copy_ahead(db_path, lambda copy: run(copy, steps=STEPS[:1]))
     assert handed[-1] is not None and _temporary_files(tmp_path) == [] and db_path.read_bytes() == before
+
+
+def test_copy_started_ahead_of_a_database_another_build_replaced_is_not_used(corpus: Path, tmp_path: Path) -> None:
+    """Review fault: `kb build` copied the database, then another build renamed a new one over it before this
+    build read the records; the changes were found against the new file and written into the copy of the old."""
+    from kb.db.ahead import with_copy_ahead
+
+    db_path = tmp_path / "kb.db"
+    build(db_path, [corpus])
+    edited = corpus / "2023" / "0001.md"
+    original = edited.read_text(encoding="utf-8")
+    edited.write_text(original.replace("  - 川崎市", "  - 札幌市"), encoding="utf-8")  # this build's change
+    added = (corpus / "2023" / "0002.md").read_text(encoding="utf-8").replace("number: 2\nserial: 2", "number: 6\nserial: 6")
+
+    def other_build_lands_first(copy: BackgroundCopy | None) -> BuildResult:
+        assert copy is not None  # started on the old database
+        edited.write_text(original, encoding="utf-8")  # the other build: without this one's change, with one more file
+        (corpus / "2023" / "0006.md").write_text(added, encoding="utf-8")
+        build(tmp_path / "other.db", [corpus])
+        os.replace(tmp_path / "other.db", db_path)
+        edited.write_text(original.replace("  - 川崎市", "  - 札幌市"), encoding="utf-8")
+        return build(db_path, [corpus], ahead=copy)
+
+    result = with_copy_ahead(db_path, other_build_lands_first)
+    assert result.mode == "incremental" and result.changed == ["2023-0001"]
+    conn = sqlite3.connect(db_path)
+    assert "2023-0006" in {r[0] for r in conn.execute("SELECT id FROM proposals")}  # the other build's file is kept
+    assert "札幌市" in {r[0] for r in conn.execute("SELECT id FROM local_governments")}  # and this build's change made
+    assert _temporary_files(tmp_path) == []

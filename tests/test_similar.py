@@ -240,6 +240,7 @@ def test_similar_lists_are_the_same_for_any_block_size_and_number_of_threads() -
     rng = random.Random(13)  # synthetic asks, as above: 300 documents, so that small blocks make many of them
     vocabulary = [f"語{i:03d}" for i in range(120)] + [f"§42{i}AC0000000027" for i in range(6)]
     docs = [Counter({t: rng.randint(1, 4) for t in rng.sample(vocabulary, rng.randint(3, 60))}) for _ in range(300)]
+    docs[100:103] = [Counter(), Counter(), Counter()]  # asks without terms: blocks of one row then have no pairs at all
     one = similar_lists(_entries(docs))  # a single block on this thread
     for workers, block_pairs in ((1, 1024 * 7), (2, 1024 * 7), (2, 1024 * 50), (4, 1)):
         other = similar_lists(_entries(docs), workers=workers, block_pairs=block_pairs)

@@ -45,7 +45,7 @@ _import_sqlite_utils_without_numpy()
 from kb.core import tempfiles  # noqa: E402
 from kb.db.dbfile import BackgroundCopy  # noqa: E402
 from kb.db.full import fingerprint, full_build  # noqa: E402
-from kb.db.incremental import MANY_CHANGES, decide, incremental_build  # noqa: E402
+from kb.db.incremental import decide, incremental_build  # noqa: E402
 from kb.db.parallel import using_jobs  # noqa: E402
 from kb.db.result import BuildResult, Clock, Run  # noqa: E402
 from kb.db.schema import BuildStep  # noqa: E402
@@ -91,15 +91,15 @@ def _build(
     tempfiles.remove_stale(db_path.parent)  # what killed builds left, even when nothing is written now
     decision = decide(db_path, steps, fingerprint(steps), full)
     clock.lap("decide")
-    if ahead is not None and decision.stored is None:
-        ahead.discard()  # a full build writes a new file: the copy would only take the disk from it
+    if ahead is not None and (decision.stored is None or ahead.source != decision.source):
+        ahead.discard()  # a full build writes a new file; a copy of another file than `decide` read is of no use
         ahead = None
     with using_jobs(jobs) as jobs_in_force:
         run = Run(steps, tuple(checks), jobs_in_force, clock)
         result, reason = None, decision.reason
         if decision.stored is not None:
-            result = incremental_build(db_path, dirs, decision.stored, run, ahead)
-            reason = MANY_CHANGES
+            outcome = incremental_build(db_path, dirs, decision, run, ahead)
+            result, reason = (None, outcome) if isinstance(outcome, str) else (outcome, reason)
         if result is None:
             listing = list_proposal_files(dirs)
             clock.lap("list files")

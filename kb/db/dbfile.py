@@ -81,16 +81,34 @@ SYNC_FILE_RANGE_WRITE = 2
 _start_writeback = _writeback_starter()
 
 
+Identity = tuple[int, int, int, int]  # device, inode, size, mtime (ns): which file a path names now
+
+
+def identity(path: Path) -> Identity | None:
+    """The file `path` names now (None when none): a build renames a new file over the database, never writes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class BackgroundCopy:
     """Copy `src` to `dst` on a thread, having the kernel write each copied chunk to disk at once.
 
-    The final fsync then finds little left to write. `wait()` for the copy, or `cancel()` it.
+    The final fsync then finds little left to write. `wait()` for the copy, or `cancel()` it. The
+    source is opened here, so `source` is the identity of the file copied even if another build
+    renames a new database over `src` meanwhile (the build compares it with the file it read).
     """
 
     def __init__(self, src: Path, dst: Path):
         self.src, self.dst = src, dst
         self.seconds = 0.0  # how long the copy took (it ran alongside other work)
+        self._source = open(src, "rb")  # noqa: SIM115  # closed by the copy thread
+        st = os.fstat(self._source.fileno())
+        self.source: Identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         self._cancelled = threading.Event()
+        self._discarded = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kb-db-copy", daemon=True)
         self._thread.start()
@@ -100,7 +118,7 @@ class BackgroundCopy:
         try:
             # "r+b", not "wb": `temp_beside` made the file; should a failed build have removed it already
             # (tempfiles.remove_own), the copy fails instead of making it again and filling it.
-            with open(self.src, "rb") as src, open(self.dst, "r+b") as dst:
+            with self._source as src, open(self.dst, "r+b") as dst:
                 size, offset = os.fstat(src.fileno()).st_size, 0
                 while offset < size and not self._cancelled.is_set():
                     copied = _copy_range(src.fileno(), dst.fileno(), offset, min(COPY_CHUNK, size - offset))
@@ -125,7 +143,9 @@ class BackgroundCopy:
     def discard(self) -> None:
         """Stop the copy and remove what it wrote (the build did not need it), in the background when large."""
         self.cancel()
-        remove_later(self.dst)
+        if not self._discarded:  # a second call (the build's clean-up, then its caller's) starts no second `rm`
+            remove_later(self.dst)
+            self._discarded = True  # after: a signal inside `remove_later` leaves the next call to do it again
 
 
 def start_copy(db_path: Path) -> BackgroundCopy:

@@ -34,14 +34,17 @@ from kb.search.index import SearchTexts
 
 MOST = 0.5  # share of changed files above which the build is full instead
 MANY_CHANGES = "ファイルの半分以上が変わったため"
+REPLACED = "前回のデータベースがビルドの途中で別のビルドに置き換えられたため"
 
 
 @dataclass
 class Decision:
-    """Full or incremental, and why; `stored` is the previous build's file list when incremental."""
+    """Full or incremental, and why; `stored` is the previous build's file list when incremental, read from
+    the database file `source` (its identity: another build may rename a new file over the path later)."""
 
     reason: str | None  # None: incremental; "" : full, nothing to say (no previous database)
     stored: dict[str, filestate.StoredFile] | None = None
+    source: dbfile.Identity | None = None
 
 
 def proposal_tables(steps: Sequence[BuildStep]) -> list[str]:
@@ -72,7 +75,10 @@ def decide(db_path: Path, steps: Sequence[BuildStep], fingerprint: str, full: bo
     missing = [step.name for step in steps if not step.incremental]
     if missing:
         return Decision(f"差分更新に対応していない処理があります（{', '.join(missing)}）")
+    source = dbfile.identity(db_path)
     previous = filestate.read_previous(db_path)
+    if dbfile.identity(db_path) != source:  # renamed over while being read: nothing to trust
+        return Decision("前回のデータベースが読んでいる間に置き換えられました")
     if previous is None:
         return Decision("前回のデータベースに差分更新のための記録がありません")
     if previous[0] != fingerprint:
@@ -80,7 +86,7 @@ def decide(db_path: Path, steps: Sequence[BuildStep], fingerprint: str, full: bo
     undeclared = _undeclared_references(db_path, steps)
     if undeclared:
         return Decision(f"提案ごとの行を差分更新できない表があります（{', '.join(undeclared)}）")
-    return Decision(None, previous[1])
+    return Decision(None, previous[1], source)
 
 
 # ---------------------------------------------------------------- rows of the database
@@ -150,20 +156,24 @@ def _duplicates_of_unchanged(loaded: list[Loaded], owners: dict[str, str]) -> li
 def incremental_build(
     db_path: Path,
     dirs: Iterable[str | Path],
-    stored: dict[str, filestate.StoredFile],
+    decision: Decision,
     run: Run,
     ahead: BackgroundCopy | None = None,
-) -> BuildResult | None:
+) -> BuildResult | str:
     """Parse only changed files; update a copy of the previous database; nothing is written when nothing changed.
 
     The copy starts as soon as a change is likely: a recorded file with another stat (looked at before
     listing, `filestate.any_stat_differs`), else the first change `compare` finds. It runs while the
     files are listed and compared and the changed ones parsed and checked. (Started before anything is
     known, it made a build with nothing to do 0.4 s slower at 10,000.) `ahead`: that copy, started
-    before the build was even imported (kb/db/ahead.py). Returns None, writing nothing, when most
-    files changed: a full build is then quicker.
+    before the build was even imported (kb/db/ahead.py). Returns why the build must be full instead,
+    writing nothing, when most files changed (a full build is then quicker) or when the file copied is
+    not the one `decision` read (another build renamed a new database over it meanwhile: the changes
+    were found against the other).
     """
-    copies: list[BackgroundCopy] = [ahead] if ahead is not None else []
+    assert decision.stored is not None  # an incremental decision
+    stored = decision.stored
+    copies: list[BackgroundCopy] = [ahead] if ahead is not None and ahead.source == decision.source else []
     starting = False  # True while a copy's file may exist that `copies` does not hold yet
 
     def start_copy() -> None:
@@ -174,7 +184,7 @@ def incremental_build(
             starting = False
 
     try:
-        result = _update_copy(db_path, dirs, stored, run, start_copy, copies)
+        result = _update_copy(db_path, dirs, stored, run, start_copy, copies, decision.source)
         for started in copies:
             if started.dst.exists():  # not renamed into place: the build turned full
                 started.discard()
@@ -194,7 +204,8 @@ def _update_copy(
     run: Run,
     start_copy: Callable[[], None],
     copies: list[BackgroundCopy],
-) -> BuildResult | None:
+    source: dbfile.Identity | None,
+) -> BuildResult | str:
     clock = run.clock
     if not copies:  # (a copy started ahead, kb/db/ahead.py, has looked already)
         if filestate.any_stat_differs(stored):  # most likely something changed: the copy starts before the listing
@@ -210,7 +221,7 @@ def _update_copy(
     if not changes.any:
         return BuildResult(db_path, counts={"proposals": len(stored)}, mode="unchanged")
     if len(changes.changed) + len(changes.removed) > MOST * max(len(files), len(stored)):
-        return None  # deleting and re-adding most rows one by one costs more than writing them anew
+        return MANY_CHANGES  # deleting and re-adding most rows one by one costs more than writing them anew
     loaded = load_files(changes.changed, run.jobs, changes.read)
     clock.lap("parse files")
     changed_paths = {str(p) for p in changes.changed}
@@ -231,6 +242,8 @@ def _update_copy(
     )
 
     copy = copies[0]  # started when the first change was found
+    if copy.source != source:  # another build put a new database in place after this one read the old
+        return REPLACED
 
     for step in run.steps:  # while the copy is still being made
         step.prepare()

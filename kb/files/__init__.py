@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kb.files.check import CheckResult, check_paths
     from kb.files.parse import parse_document, parse_file, parse_lenient, parse_text
-    from kb.files.render import render
 
-__all__ = ["CheckResult", "check_paths", "parse_document", "parse_file", "parse_lenient", "parse_text", "render"]
+# `render` is not among them: the package's attribute of that name is the module kb.files.render, once imported.
+__all__ = ["CheckResult", "check_paths", "parse_document", "parse_file", "parse_lenient", "parse_text"]
 _HOMES = {
     "CheckResult": "kb.files.check",
     "check_paths": "kb.files.check",
@@ -21,7 +21,6 @@ _HOMES = {
     "parse_file": "kb.files.parse",
     "parse_lenient": "kb.files.parse",
     "parse_text": "kb.files.parse",
-    "render": "kb.files.render",
 }
 
 

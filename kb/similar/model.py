@@ -216,6 +216,9 @@ class _Rows:
     def best(self, first: int, last: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, col, score) of documents first…last-1 (their entries lo…hi-1): each row's `top` best, best first."""
         n = self.n
+        if lo == hi:  # no document of the block has a signature (no terms): no pairs
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.float64)
         left, right, w = self.heads.products(self.terms[lo:hi], self.docs[lo:hi], self.weights[lo:hi])
         pair = left * n + right
         order = np.argsort(pair, kind="stable")
