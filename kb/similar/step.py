@@ -213,9 +213,13 @@ def _write_rows(db: sqlite_utils.Database, table: str, key: list[str], rows: lis
     stored = {row[:width]: row for row in db.execute(f"SELECT * FROM [{table}]")}
     wanted = {row[:width]: row for row in rows}
     gone = [k for k, row in stored.items() if wanted.get(k) != row]
+    if len(gone) * 2 > len(stored):  # most rows differ (a proposal added or removed moves every score):
+        db.conn.execute(f"DELETE FROM [{table}]")  # emptying the table and filling it is quicker than row by row
+        gone, new = [], sorted(wanted.values())
+    else:
+        new = [row for k, row in wanted.items() if stored.get(k) != row]
     where = " AND ".join(f"[{c}] = ?" for c in key)
     db.conn.executemany(f"DELETE FROM [{table}] WHERE {where}", gone)
-    new = [row for k, row in wanted.items() if stored.get(k) != row]
     if new:
         db.conn.executemany(f"INSERT INTO [{table}] VALUES ({', '.join('?' * len(new[0]))})", new)
 
