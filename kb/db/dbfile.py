@@ -84,13 +84,16 @@ _start_writeback = _writeback_starter()
 Identity = tuple[int, int, int, int]  # device, inode, size, mtime (ns): which file a path names now
 
 
+def _identity(st: os.stat_result) -> Identity:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def identity(path: Path) -> Identity | None:
     """The file `path` names now (None when none): a build renames a new file over the database, never writes it."""
     try:
-        st = os.stat(path)
+        return _identity(os.stat(path))
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class BackgroundCopy:
@@ -105,8 +108,7 @@ class BackgroundCopy:
         self.src, self.dst = src, dst
         self.seconds = 0.0  # how long the copy took (it ran alongside other work)
         self._source = open(src, "rb")  # noqa: SIM115  # closed by the copy thread
-        st = os.fstat(self._source.fileno())
-        self.source: Identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        self.source: Identity = _identity(os.fstat(self._source.fileno()))
         self._cancelled = threading.Event()
         self._discarded = False
         self._error: BaseException | None = None

@@ -173,7 +173,7 @@ def incremental_build(
     """
     assert decision.stored is not None  # an incremental decision
     stored = decision.stored
-    copies: list[BackgroundCopy] = [ahead] if ahead is not None and ahead.source == decision.source else []
+    copies: list[BackgroundCopy] = [ahead] if ahead is not None else []  # `_build` kept it only if of the file read
     starting = False  # True while a copy's file may exist that `copies` does not hold yet
 
     def start_copy() -> None:
