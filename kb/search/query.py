@@ -40,10 +40,11 @@ from kb.search.filters import (
 )
 from kb.search.foldmap import Folded
 from kb.search.snippets import Part, Snippet, best_snippet, highlight, match_spans, plain_snippet
-from kb.search.textnorm import fts_query, name_key, normalize, query_terms
+from kb.search.textnorm import fts_phrases, fts_query, name_key, normalize, query_terms
 
 if TYPE_CHECKING:
     from kb.search.facet_index import FacetIndex
+    from kb.search.phrases import PhraseScores, Scored
 
 # bm25 column weights: title, names (governments, ministries, field, theme), body.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
@@ -104,6 +105,20 @@ order by page.score, p.id
 
 
 RANKED_SQL = ranked_sql()
+# One phrase of a query (kb.search.phrases): every row it matches with its bm25, by rowid.
+PHRASE_SQL = f"select rowid, {_BM25} from {FTS_TABLE} where {FTS_TABLE} match ? order by rowid"
+# The ids of candidate rows, to order equal scores as `ranked_sql` does.
+IDS_SQL = "select rowid, id from proposals where rowid in (select value from json_each(:rids))"
+
+
+def rows_sql(folded: bool = True) -> str:
+    """The hit rows of a page chosen in memory (`:rids`, a JSON array of rowids in page order)."""
+    return f"""
+with page as materialized (select key as pos, value as rid from json_each(:rids))
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}
+from page join proposals p on p.rowid = page.rid
+order by page.pos
+"""
 # A query that is the name of a law (its title, short name or an alias such as マイナンバー法) also
 # finds the proposals that cite the law under any name: text hits first (bm25), then the others.
 STATUTE_NAMES_SQL = """
@@ -282,6 +297,20 @@ class Database(Protocol):
 
 # Facet arrays per database file: path → (file stamp, index, or None for a database without `facet_values`).
 _FACET_INDEXES: dict[str, tuple[tuple[object, ...], FacetIndex | None]] = {}
+# Scores of the phrases searched so far, per database file: path → (file stamp, scores).
+_PHRASE_SCORES: dict[str, tuple[tuple[object, ...], PhraseScores]] = {}
+
+
+def phrase_scores(db: Database) -> PhraseScores:
+    """The phrase scores kept for an immutable database file (kb.search.phrases), new when the file is replaced."""
+    from kb.search.phrases import PhraseScores
+
+    assert db.path and not db.is_mutable
+    stamp = file_stamp(db.path)
+    cached = _PHRASE_SCORES.get(db.path)
+    if cached is None or cached[0] != stamp:
+        cached = _PHRASE_SCORES[db.path] = (stamp, PhraseScores(PHRASE_SQL))
+    return cached[1]
 
 
 async def facet_index(db: Database) -> FacetIndex | None:
@@ -519,6 +548,17 @@ async def ranked_search(
     where, filter_params = where_sql(filters)
     params.update(filter_params)
     index = await facet_index(db)
+    if index is not None and not expanded and not filters:  # every hit scored in memory, from each phrase's scores
+        scores = phrase_scores(db)
+        phrases = fts_phrases(query)
+        scored = await db.execute_fn(lambda conn: scores.query(conn, phrases))
+        result.total = _read_facets(result, index.counts(scored.rowids))
+        result.hits = [hit_from_row(r, query) for r in await _page_rows(db, scored, params["offset"], PER_PAGE)]
+        for hit in result.hits:
+            hit.reasons = name_reasons(hit, query)
+        if not result.total:
+            await _suggest(db, result, params, expanded, stored)
+        return result
     if index is not None:  # the hits' rowids in one string, counted in memory
         from kb.search.facet_index import rowids_of
 
@@ -552,6 +592,21 @@ async def ranked_search(
     if not result.total:
         await _suggest(db, result, params, expanded, stored)
     return result
+
+
+async def _page_rows(db: Database, scored: Scored, offset: int, limit: int) -> list[dict[str, Any]]:
+    """The rows of one page of `scored`, best bm25 first and equal scores by id (as `ranked_sql` orders them)."""
+    at = scored.candidates(offset, limit)
+    if not len(at):
+        return []
+    rowids, scores = scored.rowids[at].tolist(), scored.scores[at].tolist()
+    ids = dict(list(await db.execute(IDS_SQL, {"rids": json.dumps(rowids)})))
+    order = sorted(range(len(rowids)), key=lambda k: (scores[k], ids[rowids[k]]))[offset : offset + limit]
+    page = [rowids[k] for k in order]
+    rows = [dict(r) for r in await _hits(db, rows_sql, {"rids": json.dumps(page)})]
+    for row, k in zip(rows, order, strict=True):
+        row["score"] = scores[k]
+    return rows
 
 
 def _read_facets(result: SearchPage, rows: list[tuple[Any, ...]]) -> int:

@@ -217,14 +217,20 @@ def index_text(text: str | None) -> str:
 MATCH_NOTHING = '""'
 
 
-def fts_query(query: str) -> str:
-    """A typed query → FTS5 query: each run a bigram phrase, a 1-character run a prefix, all ANDed."""
+def fts_phrases(query: str) -> list[str]:
+    """A typed query's FTS5 phrases in order: each run a bigram phrase, a 1-character run a prefix."""
     parts: list[str] = []
     for run in runs(normalize(query)):
         if len(run) == 1:
             parts.append(f'"{run}"*')
         else:
             parts.append('"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"')
+    return parts
+
+
+def fts_query(query: str) -> str:
+    """A typed query → FTS5 query: its phrases (`fts_phrases`) ANDed."""
+    parts = fts_phrases(query)
     return " AND ".join(parts) if parts else MATCH_NOTHING
 
 

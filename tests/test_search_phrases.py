@@ -1,0 +1,102 @@
+"""Each phrase's bm25 kept in memory (kb.search.phrases): the same scores as FTS5's, and the same search pages."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kb.search.filters import where_sql
+from kb.search.phrases import PhraseScores
+from kb.search.query import _PHRASE_SCORES, PHRASE_SQL, SearchPage, facets_sql, phrase_scores, ranked_search, register_functions
+from kb.search.textnorm import fts_phrases
+from kb.serve import make_datasette
+
+# One phrase, several, a 1-character prefix, a phrase twice, a word found nowhere, punctuation only.
+QUERIES = ["番号", "保育", "情報連携", "介護 医療", "保育 農地 児童", "法", "番号 法", "保育 保育", "存在しない語句", "、。"]
+
+
+@pytest.fixture(scope="module")
+def conn(synthetic_db: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
+    register_functions(connection)
+    yield connection
+    connection.close()
+
+
+def fts5_scores(conn: sqlite3.Connection, query: str) -> dict[int, float]:
+    sql = "select rowid, bm25(proposals_fts, 10.0, 5.0, 1.0) from proposals_fts where proposals_fts match escape_fts(?)"
+    return dict(conn.execute(sql, (query,)).fetchall())
+
+
+def test_summed_phrase_scores_are_fts5_bm25_bit_for_bit(conn: sqlite3.Connection) -> None:
+    """What the module rests on: bm25 of ANDed phrases = the phrases' own scores added in query order."""
+    scores = PhraseScores(PHRASE_SQL)
+    compared = 0
+    for query in QUERIES:
+        scored = scores.query(conn, fts_phrases(query))
+        assert dict(zip(scored.rowids.tolist(), scored.scores.tolist(), strict=True)) == fts5_scores(conn, query), query
+        assert scored.rowids.tolist() == sorted(scored.rowids.tolist())
+        compared += len(scored.rowids)
+    assert compared > 300  # the comparison is not of empty results
+
+
+def test_phrase_scores_keep_within_their_budget_and_answer_the_same(conn: sqlite3.Connection) -> None:
+    whole = PhraseScores(PHRASE_SQL)
+    tight = PhraseScores(PHRASE_SQL, budget=whole.phrase(conn, '"番号"').nbytes + 1)  # room for about one phrase
+    for query in QUERIES * 2:
+        expected = whole.query(conn, fts_phrases(query))
+        found = tight.query(conn, fts_phrases(query))
+        assert found.rowids.tolist() == expected.rowids.tolist() and found.scores.tolist() == expected.scores.tolist()
+        assert sum(s.nbytes for s in tight._kept.values()) <= tight.budget
+    assert len(tight) <= 2 < len(whole)
+
+
+def search(db_path: Path, query: str, page: int = 1) -> tuple[SearchPage, Any]:
+    ds = make_datasette(db_path, page_cache=False)
+    db = ds.get_database("kb")
+
+    async def run() -> SearchPage:
+        return await ranked_search(db, query, page=page)
+
+    return asyncio.run(run()), db
+
+
+def test_search_page_counts_and_facets_every_row_the_phrases_match(synthetic_db: Path, conn: sqlite3.Connection) -> None:
+    """The page's total and facets come from the rows scored in memory: those of FTS5's own match and counts."""
+    for query in QUERIES:
+        page, db = search(synthetic_db, query)
+        assert page.total == len(fts5_scores(conn, query)), query
+        where, params = where_sql(())
+        rows = conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
+        expected = {(f, str(v)): n for f, v, n, _ in rows if f and v is not None and n > 0}
+        assert {(g.param, v.value): v.count for g in page.facets for v in g.values} == expected, query
+        db.close()
+
+
+def test_search_pages_reuse_the_phrases_scored_for_an_earlier_search(synthetic_db: Path) -> None:
+    _PHRASE_SCORES.clear()
+    first, db = search(synthetic_db, "番号 農地")
+    kept = phrase_scores(db)
+    assert len(kept) == 2 and first.total > 0
+    second, db = search(synthetic_db, "番号", page=2)  # a phrase already scored, another page
+    assert phrase_scores(db) is kept and len(kept) == 2
+    assert [h.id for h in second.hits] and second.start == 21
+    db.close()
+
+
+def test_phrase_scores_are_dropped_when_the_database_file_is_replaced(synthetic_db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "kb.db"
+    copy.write_bytes(synthetic_db.read_bytes())
+    page, db = search(copy, "保育")
+    kept = phrase_scores(db)
+    assert len(kept) == 1
+    stat = copy.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # what a rebuild renamed into place changes
+    assert phrase_scores(db) is not kept
+    db.close()
