@@ -53,3 +53,33 @@ def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate(120, work / "corpus", REPO / "proposals", seed=3)
     build(work / "kb.db", [work / "corpus"])
     return work / "kb.db"
+
+
+@pytest.fixture(scope="session")
+def search_filter_sets(synthetic_db: Path) -> list[tuple[tuple[str, str], ...]]:
+    """/search filters of each kind on `synthetic_db`, alone and together: a year, a code, array items, a value found nowhere."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
+    try:
+        ministry, prefecture = (
+            conn.execute("select value from facet_values where facet = ? group by value order by count(*) desc", (f,)).fetchone()[0]
+            for f in ("ministries", "proponent_prefectures")
+        )
+        statute, kind = (  # the least common: a law every proposal cites filters nothing out
+            conn.execute("select value from facet_values where facet = ? group by value order by count(*), value", (f,)).fetchone()[0]
+            for f in ("statutes", "proponent_kinds")
+        )
+    finally:
+        conn.close()
+    return [
+        (),
+        (("year", "2020"),),
+        (("category", "A"),),
+        (("ministries", ministry),),
+        (("proponent_prefectures", prefecture), ("statutes", statute)),
+        (("outcome", "提案の趣旨を踏まえ対応"), ("year", "2019")),
+        (("statutes", statute),),
+        (("proponent_kinds", kind), ("ministries", ministry)),
+        (("theme", "存在しないテーマ"),),
+    ]

@@ -11,9 +11,20 @@ from typing import Any
 
 import pytest
 
-from kb.search.filters import where_sql
+from kb.search.filters import Filters, where_sql
 from kb.search.phrases import PhraseScores
-from kb.search.query import _PHRASE_SCORES, PHRASE_SQL, SearchPage, facets_sql, phrase_scores, ranked_search, register_functions
+from kb.search.query import (
+    _PHRASE_SCORES,
+    PER_PAGE,
+    PHRASE_SQL,
+    SearchPage,
+    count_sql,
+    facets_sql,
+    phrase_scores,
+    ranked_search,
+    ranked_sql,
+    register_functions,
+)
 from kb.search.textnorm import fts_phrases
 from kb.serve import make_datasette
 
@@ -100,3 +111,34 @@ def test_phrase_scores_are_dropped_when_the_database_file_is_replaced(synthetic_
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # what a rebuild renamed into place changes
     assert phrase_scores(db) is not kept
     db.close()
+
+
+def test_filtered_search_pages_are_those_the_sql_gives(
+    synthetic_db: Path, conn: sqlite3.Connection, search_filter_sets: list[Filters]
+) -> None:
+    """With filters the hits are scored in memory too: pages, totals and facets as the SQL join gives them."""
+    ds = make_datasette(synthetic_db, page_cache=False)
+    db = ds.get_database("kb")
+
+    async def pages(query: str, filters: Filters) -> list[SearchPage]:
+        return [await ranked_search(db, query, page=n, filters=filters) for n in (1, 2)]
+
+    compared = 0
+    try:
+        for query in ["番号", "保育", "介護 医療", "法"]:
+            for filters in search_filter_sets:
+                where, params = where_sql(filters)
+                sql = ranked_sql(where, by_index=False)
+                found = asyncio.run(pages(query, filters))
+                for n, page in enumerate(found):
+                    expected = [r[0] for r in conn.execute(sql, {"q": query, "limit": PER_PAGE, "offset": n * PER_PAGE, **params})]
+                    assert [h.id for h in page.hits] == expected, (query, filters, n)
+                    compared += len(expected)
+                total = conn.execute(count_sql(False, where), {"q": query, **params}).fetchone()[0]
+                assert found[0].total == total, (query, filters)
+                rows = conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
+                counted = {(f, str(v)): n for f, v, n, _ in rows if f and v is not None and n > 0}
+                assert {(g.param, v.value): v.count for g in found[0].facets for v in g.values} == counted, (query, filters)
+    finally:
+        db.close()
+    assert compared > 200

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from kb.db.schema import FACET_VALUES_TABLE
-from kb.search.filters import ARRAY_FACETS, COLUMN_FACETS
+from kb.search.filters import ARRAY_FACETS, COLUMN_FACETS, FACET_BY_PARAM, Filters
 
 # Where the labels of coded columns come from (the same labels facets_sql reads).
 LABEL_SQL = {
@@ -99,6 +99,23 @@ class FacetIndex:
                 value = coded.values[code]
                 rows.append((facet, value, int(tally[code]), labels.get(value)))
         return rows
+
+    def passing(self, filters: Filters) -> np.ndarray:
+        """The rowids (ascending) of the proposals that pass every filter: what `where_sql` selects."""
+        keep = np.ones(len(self.rowids), dtype=bool)
+        for param, value in filters:
+            spec = FACET_BY_PARAM[param]  # KeyError for a filter parse_filters would not give, as where_sql
+            coded = self.facets[param]
+            wanted = int(value) if spec.by_year else value
+            having = np.zeros(len(self.rowids), dtype=bool)
+            if wanted in coded.values:
+                code = coded.values.index(wanted)
+                if coded.owners is None:
+                    having = coded.codes == code
+                else:
+                    having[coded.owners[coded.codes == code]] = True
+            keep &= having
+        return self.rowids[keep]
 
 
 def rowids_of(text: str | None) -> np.ndarray:

@@ -47,6 +47,11 @@ class Scored:
         threshold = np.partition(self.scores, k - 1)[k - 1]
         return np.flatnonzero(self.scores <= threshold)
 
+    def within(self, rowids: np.ndarray) -> Scored:
+        """The rows among `rowids` (ascending, e.g. those passing a search's filters)."""
+        keep = np.isin(self.rowids, rowids, assume_unique=True)
+        return Scored(self.rowids[keep], self.scores[keep])
+
 
 NOTHING = Scored(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 

@@ -548,10 +548,12 @@ async def ranked_search(
     where, filter_params = where_sql(filters)
     params.update(filter_params)
     index = await facet_index(db)
-    if index is not None and not expanded and not filters:  # every hit scored in memory, from each phrase's scores
+    if index is not None and not expanded:  # every hit scored in memory, from each phrase's scores
         scores = phrase_scores(db)
         phrases = fts_phrases(query)
         scored = await db.execute_fn(lambda conn: scores.query(conn, phrases))
+        if filters:
+            scored = scored.within(index.passing(filters))
         result.total = _read_facets(result, index.counts(scored.rowids))
         result.hits = [hit_from_row(r, query) for r in await _page_rows(db, scored, params["offset"], PER_PAGE)]
         for hit in result.hits:
