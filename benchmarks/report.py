@@ -355,6 +355,17 @@ def targets(results: dict[str, Any]) -> tuple[str, str]:
                f"{phase_label(biggest)} ({s(phases[biggest])}). Meeting it needs those phases to do less work per "
                f"proposal (the citation finder in kb/statutes/, bigram text in kb/search/textnorm.py), not more processes.")
         )  # fmt: skip
+        written = r.get("write floor")
+        if written:
+            notes.append(
+                f"- **The write floor.** SQLite alone, given every row of that database in memory, writes it to a fresh "
+                f"file in {s(written['total_s'])} ({written['total_s'] / floor['floor_s']:.1f} × the parse floor; "
+                f"benchmarks/write_floor.py): the tables {s(written['tables_s'])}, the search index "
+                f"{s(written['search_index_s'])}, the indexes and triggers {s(written['indexes_s'])}, ANALYZE "
+                f"{s(written['analyze_s'])}, fsync {s(written['fsync_s'])}. One file has one writer, so no build of this "
+                f"database goes below that, however it parses; the rest of the parse-floor budget is what the other core "
+                f"has for everything done per proposal."
+            )
     r = sizes.get(TARGET_SIZES["incremental"])
     if r and "incremental" in r:
         inc = r["incremental"]
@@ -437,8 +448,10 @@ def targets_16(results: dict[str, Any]) -> list[list[str]]:
     r = sizes.get(TARGET_SIZES["ratio"])
     if r and "full build" in r:
         ratio = r["full build"]["wall_s"] / r["floor"]["floor_s"]
+        written = r.get("write floor")
+        write_note = f"; SQLite alone writing the same database {written['total_s'] / r['floor']['floor_s']:.1f} ×" if written else ""
         rows.append([f"#16: full build of {n(TARGET_SIZES['ratio'])} ≤ {TARGET_16_BUILD:g} × the Markdown parse floor",
-                     f"{ratio:.1f} ×", "met" if ratio <= TARGET_16_BUILD else "not met"])  # fmt: skip
+                     f"{ratio:.1f} ×{write_note}", "met" if ratio <= TARGET_16_BUILD else "not met"])  # fmt: skip
     if r and "incremental" in r:
         cli = median(r["incremental"]["edit (kb build)"], "wall_s")
         ask = r["incremental"].get("ask edited (kb build)")

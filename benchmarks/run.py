@@ -4,7 +4,7 @@
 
 For each size N: a synthetic corpus (benchmarks/corpus.py, kept in --work for later runs),
 the parse floor (benchmarks/floor.py), full builds on every core and on one, the database's
-size, incremental builds after one file is edited / added / deleted, `kb check`, in-process
+size and what SQLite alone takes to write it (benchmarks/write_floor.py), incremental builds after one file is edited / added / deleted, `kb check`, in-process
 search timings (benchmarks/search.py), and the site under 16 concurrent clients over HTTP on
 127.0.0.1 (benchmarks/http_load.py) against `grep -rl` (benchmarks/grep_baseline.py).
 Results of a size replace that size's earlier results of the same parts (`--parts`); other parts and
@@ -59,7 +59,7 @@ INCREMENTAL_SAMPLES = 3
 SINGLE_CLIENT_REQUESTS = 30  # one client alone first: the time one page costs the server
 PARTS = ("build", "incremental", "check", "http", "pages")  # --parts: what to measure for each size
 PART_KEYS = {  # the keys of a size's results each part writes
-    "build": ("floor", "full build", "full build, one process", "database"),
+    "build": ("floor", "full build", "full build, one process", "database", "write floor"),
     "incremental": ("incremental",),
     "check": ("kb check", "kb check --changed"),
     "http": ("search in process", "unigram alternative", "grep", "http"),
@@ -248,6 +248,8 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
             result["full build, one process"] = build_run(single, corpus, "--full", "--jobs", "1")
             single.unlink()
         result["database"] = db_sizes(db)
+        print(f"[{n}] write floor (SQLite alone writing the same database)", flush=True)
+        result["write floor"] = child([PY, str(HERE / "write_floor.py"), str(db)], "write floor").json()
     elif not db.exists():
         raise SystemExit(f"{db}: no database of {n} proposals to measure; run with --parts build first")
     if "pages" in args.parts and n in args.page_sizes:
