@@ -19,11 +19,13 @@ from kb.search.query import (
     PHRASE_SQL,
     SearchPage,
     count_sql,
+    expanded_sql,
     facets_sql,
     phrase_scores,
     ranked_search,
     ranked_sql,
     register_functions,
+    registry_expansion,
 )
 from kb.search.textnorm import fts_phrases
 from kb.serve import make_datasette
@@ -142,3 +144,38 @@ def test_filtered_search_pages_are_those_the_sql_gives(
     finally:
         db.close()
     assert compared > 200
+
+
+def test_searches_naming_a_registry_give_the_pages_the_sql_gives(
+    synthetic_db: Path, conn: sqlite3.Connection, search_filter_sets: list[Filters]
+) -> None:
+    """A law's name or alias, a prefecture, a ministry's short name: text hits by bm25, then the proposals the
+    registries add by id — every page, the total and the facets as `expanded_sql` gives them."""
+    ds = make_datasette(synthetic_db, page_cache=False)
+    db = ds.get_database("kb")
+    short = conn.execute("select short_name from ministries where short_name is not null and short_name <> id order by id").fetchone()[0]
+    queries = ["番号利用法", "マイナンバー法", "宮城県", short]
+
+    async def run(query: str, filters: Filters) -> tuple[dict[str, str], list[SearchPage]]:
+        params = (await registry_expansion(db, query)).params
+        return params, [await ranked_search(db, query, page=n, filters=filters) for n in range(1, 8)]
+
+    registry_only = 0
+    try:
+        for query in queries:
+            for filters in search_filter_sets:
+                expansion, found = asyncio.run(run(query, filters))
+                where, params = where_sql(filters)
+                params = {"q": query, **expansion, **params}
+                sql = expanded_sql(where)
+                for n, page in enumerate(found):
+                    expected = [r[0] for r in conn.execute(sql, {**params, "limit": PER_PAGE, "offset": n * PER_PAGE})]
+                    assert [h.id for h in page.hits] == expected, (query, filters, n)
+                    registry_only += sum(not h.in_text for h in page.hits)
+                assert found[0].total == conn.execute(count_sql(True, where), params).fetchone()[0], (query, filters)
+                rows = conn.execute(facets_sql(True, where), params).fetchall()
+                counted = {(f, str(v)): n for f, v, n, _ in rows if f and v is not None and n > 0}
+                assert {(g.param, v.value): v.count for g in found[0].facets for v in g.values} == counted, (query, filters)
+    finally:
+        db.close()
+    assert registry_only > 20  # the pages where the registry-only hits follow the text hits were compared

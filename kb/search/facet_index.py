@@ -45,6 +45,7 @@ class FacetIndex:
     rowids: np.ndarray  # the proposals' rowids, ascending: a proposal's position is its index here
     facets: dict[str, Coded]
     labels: dict[str, dict[Any, str]]
+    id_rank: np.ndarray  # by position: the proposal's place in id order (search results tie by id)
 
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> FacetIndex:
@@ -75,7 +76,10 @@ class FacetIndex:
                 np.concatenate(owners or [np.zeros(0, np.int32)]),
             )
         labels = {facet: {k: v for k, v in conn.execute(sql)} for facet, sql in LABEL_SQL.items()}
-        return cls(rowids, facets, labels)
+        by_id = rowids_of(conn.execute("select group_concat(rowid) from (select rowid from proposals order by id)").fetchone()[0])
+        id_rank = np.empty(len(rowids), dtype=np.int64)
+        id_rank[np.searchsorted(rowids, by_id)] = np.arange(len(by_id))
+        return cls(rowids, facets, labels, id_rank)
 
     def counts(self, hits: np.ndarray) -> list[FacetRow]:
         """('', None, total, None), then (facet, value, count, label) of every value some hit has.
@@ -99,6 +103,10 @@ class FacetIndex:
                 value = coded.values[code]
                 rows.append((facet, value, int(tally[code]), labels.get(value)))
         return rows
+
+    def by_id(self, rowids: np.ndarray) -> np.ndarray:
+        """Each of these rowids' place in id order (rowids of proposals only)."""
+        return self.id_rank[np.searchsorted(self.rowids, rowids)]
 
     def passing(self, filters: Filters) -> np.ndarray:
         """The rowids (ascending) of the proposals that pass every filter: what `where_sql` selects."""

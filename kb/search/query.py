@@ -44,7 +44,7 @@ from kb.search.textnorm import fts_phrases, fts_query, name_key, normalize, quer
 
 if TYPE_CHECKING:
     from kb.search.facet_index import FacetIndex
-    from kb.search.phrases import PhraseScores, Scored
+    from kb.search.phrases import PhraseScores
 
 # bm25 column weights: title, names (governments, ministries, field, theme), body.
 BM25_WEIGHTS = (10.0, 5.0, 1.0)
@@ -107,15 +107,14 @@ order by page.score, p.id
 RANKED_SQL = ranked_sql()
 # One phrase of a query (kb.search.phrases): every row it matches with its bm25, by rowid.
 PHRASE_SQL = f"select rowid, {_BM25} from {FTS_TABLE} where {FTS_TABLE} match ? order by rowid"
-# The ids of candidate rows, to order equal scores as `ranked_sql` does.
-IDS_SQL = "select rowid, id from proposals where rowid in (select value from json_each(:rids))"
 
 
-def rows_sql(folded: bool = True) -> str:
-    """The hit rows of a page chosen in memory (`:rids`, a JSON array of rowids in page order)."""
+def rows_sql(folded: bool = True, cited: bool = False) -> str:
+    """The hit rows of a page chosen in memory (`:rids`, a JSON array of rowids in page order; `cited`: with
+    how each cites the laws `:ids`, as `ranked_sql`)."""
     return f"""
 with page as materialized (select key as pos, value as rid from json_each(:rids))
-select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}
+select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}{", " + _CITED_AS if cited else ""}
 from page join proposals p on p.rowid = page.rid
 order by page.pos
 """
@@ -548,35 +547,20 @@ async def ranked_search(
     where, filter_params = where_sql(filters)
     params.update(filter_params)
     index = await facet_index(db)
-    if index is not None and not expanded:  # every hit scored in memory, from each phrase's scores
-        scores = phrase_scores(db)
-        phrases = fts_phrases(query)
-        scored = await db.execute_fn(lambda conn: scores.query(conn, phrases))
-        if filters:
-            scored = scored.within(index.passing(filters))
-        result.total = _read_facets(result, index.counts(scored.rowids))
-        result.hits = [hit_from_row(r, query) for r in await _page_rows(db, scored, params["offset"], PER_PAGE)]
-        for hit in result.hits:
-            hit.reasons = name_reasons(hit, query)
-        if not result.total:
-            await _suggest(db, result, params, expanded, stored)
+    if index is not None:  # every hit found, counted and ordered in memory
+        await _search_in_memory(db, index, result, params, filters, expansion)
         return result
-    if index is not None:  # the hits' rowids in one string, counted in memory
-        from kb.search.facet_index import rowids_of
-
-        found = await db.execute(matching_rowids_sql(expanded, where), params)
-        result.total = _read_facets(result, index.counts(rowids_of(found.first()[0])))
-    else:
-        try:
-            rows = await db.execute(facets_sql(expanded, where), params)
-        except sqlite3.OperationalError as exc:  # a database built without `facet_values` and `facet_counts`
-            if FACET_VALUES_TABLE not in str(exc) and FACET_COUNTS_TABLE not in str(exc):
-                raise
-            stored = False
-            where, filter_params = where_sql(filters, stored_arrays=False)
-            params.update(filter_params)
-            rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
-        result.total = _read_facets(result, [tuple(r) for r in rows])
+    # The SQL alone: a database opened mutable, or built without `facet_values`.
+    try:
+        rows = await db.execute(facets_sql(expanded, where), params)
+    except sqlite3.OperationalError as exc:  # a database built without `facet_values` and `facet_counts`
+        if FACET_VALUES_TABLE not in str(exc) and FACET_COUNTS_TABLE not in str(exc):
+            raise
+        stored = False
+        where, filter_params = where_sql(filters, stored_arrays=False)
+        params.update(filter_params)
+        rows = await db.execute(facets_sql(expanded, where, stored_arrays=False), params)
+    result.total = _read_facets(result, [tuple(r) for r in rows])
     hits = [dict(r) for r in await _hits(db, lambda folded: ranked_sql(where, folded, cited=expanded), params)]
     if where == "1" and len(hits) < PER_PAGE:  # a short page from the index alone: the join decides (ranked_sql)
         hits = [dict(r) for r in await _hits(db, lambda folded: ranked_sql(where, folded, cited=expanded, by_index=False), params)]
@@ -596,19 +580,54 @@ async def ranked_search(
     return result
 
 
-async def _page_rows(db: Database, scored: Scored, offset: int, limit: int) -> list[dict[str, Any]]:
-    """The rows of one page of `scored`, best bm25 first and equal scores by id (as `ranked_sql` orders them)."""
-    at = scored.candidates(offset, limit)
-    if not len(at):
-        return []
-    rowids, scores = scored.rowids[at].tolist(), scored.scores[at].tolist()
-    ids = dict(list(await db.execute(IDS_SQL, {"rids": json.dumps(rowids)})))
-    order = sorted(range(len(rowids)), key=lambda k: (scores[k], ids[rowids[k]]))[offset : offset + limit]
-    page = [rowids[k] for k in order]
-    rows = [dict(r) for r in await _hits(db, rows_sql, {"rids": json.dumps(page)})]
-    for row, k in zip(rows, order, strict=True):
-        row["score"] = scores[k]
-    return rows
+async def _search_in_memory(
+    db: Database, index: FacetIndex, result: SearchPage, params: dict[str, Any], filters: Filters, expansion: Expansion
+) -> None:
+    """`ranked_search` from arrays: the text hits with their bm25 from each phrase's kept scores
+    (kb.search.phrases), the registries' proposals from one SQL string, the filters and facets from the
+    facet arrays; SQL reads only the page's rows. The same pages, totals and facets as the SQL
+    (tests/test_search_phrases.py): text hits by bm25 then id, then the registry-only hits by id."""
+    import numpy as np
+
+    from kb.search.facet_index import rowids_of
+
+    query, offset, limit = result.query, params["offset"], PER_PAGE
+    scores = phrase_scores(db)
+    phrases = fts_phrases(query)
+    text = await db.execute_fn(lambda conn: scores.query(conn, phrases))
+    passing = index.passing(filters) if filters else None
+    if passing is not None:
+        text = text.within(passing)
+    others = np.zeros(0, dtype=np.int64)  # found through a registry only, ascending
+    if expansion.active:
+        found = await db.execute(f"select group_concat(rowid) from ({REGISTRY_SQL})", expansion.params)
+        others = np.setdiff1d(rowids_of(found.first()[0]), text.rowids)
+        if passing is not None:
+            others = others[np.isin(others, passing, assume_unique=True)]
+    result.total = _read_facets(result, index.counts(np.concatenate([text.rowids, others])))
+    at = text.candidates(offset, limit)
+    at = at[np.lexsort((index.by_id(text.rowids[at]), text.scores[at]))][offset : offset + limit]
+    page: list[int] = text.rowids[at].tolist()
+    page_scores: list[float | None] = list(text.scores[at].tolist())
+    wanted = limit - len(page)
+    if wanted > 0 and len(others):  # the text hits end on this page: the registry-only hits follow, by id
+        skip = max(0, offset - len(text.rowids))
+        ranks = index.by_id(others)
+        first = np.arange(len(others)) if len(others) <= skip + wanted else np.argpartition(ranks, skip + wanted - 1)[: skip + wanted]
+        chosen = first[np.argsort(ranks[first])][skip : skip + wanted]
+        page += others[chosen].tolist()
+        page_scores += [None] * len(chosen)
+    extra = expansion.params if expansion.active else {}
+    rows = [dict(r) for r in await _hits(db, lambda folded: rows_sql(folded, cited=expansion.active), {"rids": json.dumps(page), **extra})]
+    for row, score in zip(rows, page_scores, strict=True):
+        row["score"] = score
+    result.hits = [hit_from_row(r, query) for r in rows]
+    for hit in result.hits:
+        hit.reasons = name_reasons(hit, query)
+    if expansion.active:
+        await _registry_reasons(db, result, expansion, query)
+    if not result.total:
+        await _suggest(db, result, params, expansion.active, True)
 
 
 def _read_facets(result: SearchPage, rows: list[tuple[Any, ...]]) -> int:
