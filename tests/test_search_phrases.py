@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -179,3 +180,25 @@ def test_searches_naming_a_registry_give_the_pages_the_sql_gives(
     finally:
         db.close()
     assert registry_only > 20  # the pages where the registry-only hits follow the text hits were compared
+
+
+def test_scoring_phrases_stops_at_the_time_limit(conn: sqlite3.Connection) -> None:
+    """Scored in memory, the phrases' statements run outside `db.execute`: they carry the site's time limit themselves."""
+    scores = PhraseScores(PHRASE_SQL)
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        scores.query(conn, fts_phrases("番号 保育"), time_limit_ms=0.001)
+    assert len(scores) == 0  # nothing half-read is kept
+    assert len(scores.query(conn, fts_phrases("番号 保育"), time_limit_ms=60_000).rowids) > 0  # the handler is gone after
+
+
+def test_search_past_the_time_limit_answers_in_japanese(synthetic_db: Path) -> None:
+    ds = make_datasette(synthetic_db, page_cache=False)
+    ds._settings["sql_time_limit_ms"] = 1  # what a slow search meets on a large database
+    _PHRASE_SCORES.clear()
+
+    async def get() -> Any:
+        return await ds.client.get("/search?q=" + quote("番号 事務 保育 農地 介護 医療 児童 情報連携 個人情報 学校"))
+
+    response = asyncio.run(get())
+    assert response.status_code == 400
+    assert "時間の上限" in response.text

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -91,10 +92,22 @@ class PhraseScores:
                     self._bytes -= dropped.nbytes
         return found
 
-    def query(self, conn: sqlite3.Connection, phrases: list[str]) -> Scored:
-        """The rows matching every phrase, each scored as FTS5's bm25 scores the phrases ANDed."""
+    def query(self, conn: sqlite3.Connection, phrases: list[str], time_limit_ms: float | None = None) -> Scored:
+        """The rows matching every phrase, each scored as FTS5's bm25 scores the phrases ANDed.
+
+        `time_limit_ms`: SQLite interrupts the phrases' statements past it, as Datasette's
+        `sql_time_limit_ms` does its own (sqlite3.OperationalError "interrupted").
+        """
         if not phrases:
             return NOTHING
+        if time_limit_ms:
+            deadline = time.perf_counter() + time_limit_ms / 1000
+            # every 1,000 virtual-machine steps (~0.1 ms), every step for a limit that short: as Datasette's own
+            conn.set_progress_handler(lambda: time.perf_counter() >= deadline, 1 if time_limit_ms <= 20 else 1000)
+            try:
+                return self.query(conn, phrases)
+            finally:
+                conn.set_progress_handler(None, 1)
         first = self.phrase(conn, phrases[0])
         rowids, scores = first.rowids, first.scores
         for phrase in phrases[1:]:

@@ -521,10 +521,13 @@ async def ranked_search(
     page: int = 1,
     filters: Filters = (),
     base: str = "/search",
+    time_limit_ms: float | None = None,
 ) -> SearchPage:
     """One page of results that pass the filters, best bm25 first, with the facets of every result.
 
-    An empty query returns an empty page (its filters are kept, to search within them).
+    An empty query returns an empty page (its filters are kept, to search within them). `time_limit_ms`:
+    how long the phrases may be scored in memory (the site's `sql_time_limit_ms`; statements run through
+    `db.execute` have Datasette's own); past it sqlite3.OperationalError "interrupted" is raised.
     """
     query = query.strip()
     result = SearchPage(query=query, page=max(1, page), base=base, filter_pairs=filters)
@@ -548,7 +551,7 @@ async def ranked_search(
     params.update(filter_params)
     index = await facet_index(db)
     if index is not None:  # every hit found, counted and ordered in memory
-        await _search_in_memory(db, index, result, params, filters, expansion)
+        await _search_in_memory(db, index, result, params, filters, expansion, time_limit_ms)
         return result
     # The SQL alone: a database opened mutable, or built without `facet_values`.
     try:
@@ -581,7 +584,13 @@ async def ranked_search(
 
 
 async def _search_in_memory(
-    db: Database, index: FacetIndex, result: SearchPage, params: dict[str, Any], filters: Filters, expansion: Expansion
+    db: Database,
+    index: FacetIndex,
+    result: SearchPage,
+    params: dict[str, Any],
+    filters: Filters,
+    expansion: Expansion,
+    time_limit_ms: float | None = None,
 ) -> None:
     """`ranked_search` from arrays: the text hits with their bm25 from each phrase's kept scores
     (kb.search.phrases), the registries' proposals from one SQL string, the filters and facets from the
@@ -594,7 +603,7 @@ async def _search_in_memory(
     query, offset, limit = result.query, params["offset"], PER_PAGE
     scores = phrase_scores(db)
     phrases = fts_phrases(query)
-    text = await db.execute_fn(lambda conn: scores.query(conn, phrases))
+    text = await db.execute_fn(lambda conn: scores.query(conn, phrases, time_limit_ms))
     passing = index.passing(filters) if filters else None
     if passing is not None:
         text = text.within(passing)
@@ -618,7 +627,7 @@ async def _search_in_memory(
         page += others[chosen].tolist()
         page_scores += [None] * len(chosen)
     extra = expansion.params if expansion.active else {}
-    rows = [dict(r) for r in await _hits(db, lambda folded: rows_sql(folded, cited=expansion.active), {"rids": json.dumps(page), **extra})]
+    rows = [dict(r) for r in await _hits(db, lambda folded: rows_sql(folded, cited=expansion.active), {"rids": json.dumps(page), **extra})] if page else []
     for row, score in zip(rows, page_scores, strict=True):
         row["score"] = score
     result.hits = [hit_from_row(r, query) for r in rows]

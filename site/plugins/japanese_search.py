@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.app import Datasette
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Request, Response
 from jinja2 import Environment
 from markupsafe import Markup, escape
@@ -38,13 +39,19 @@ async def search_view(datasette: Datasette, request: Request) -> Response:
     """/search?q=…&year=2023&ministries=総務省: results ranked by bm25, snippets from the original text,
     facets of every result and the filters in force (kb.search.filters)."""
     filters = parse_filters(parse_qsl(request.query_string))  # in the URL's order: chips as they were added
-    result = await ranked_search(
-        datasette.get_database(DB_NAME),
-        request.args.get("q", ""),
-        _page_number(request.args.get("page")),
-        filters,
-        base=datasette.urls.path("/search"),
-    )
+    try:
+        result = await ranked_search(
+            datasette.get_database(DB_NAME),
+            request.args.get("q", ""),
+            _page_number(request.args.get("page")),
+            filters,
+            base=datasette.urls.path("/search"),
+            time_limit_ms=datasette.setting("sql_time_limit_ms"),
+        )
+    except sqlite3.OperationalError as exc:  # the phrases scored in memory past the time limit: as any slow query
+        if "interrupted" not in str(exc):
+            raise
+        raise QueryInterrupted(exc, "", {}) from exc
     context = {
         "result": result,
         "database": DB_NAME,
