@@ -102,8 +102,8 @@ def one_client(base: str, urls: dict[str, list[str]], rounds: int) -> dict[str, 
 
 
 def search_match_floor(db: Path, paths: list[str], passes: int = 2) -> dict[str, float]:
-    """What FTS5 alone costs the search page: the rowids of every match, which the page reads once for its
-    count and facets (kb.search.query's matching SQL), in process — no ranking, snippets, page or HTTP.
+    """What FTS5 alone costs a search: the rowids of every match (kb.search.query's matching SQL), what any
+    count and facets need, in process — no ranking, snippets, page or HTTP.
     The last of `passes` passes over the page's queries is kept (the first reads the index into memory)."""
     from kb.search.query import matching_rowids_sql, register_functions
 
@@ -162,7 +162,7 @@ def markdown(result: dict[str, Any]) -> str:
     if "search match floor" in result:
         f = result["search match floor"]
         lines += ["", (
-            f"FTS5's match alone for the same {f['queries']} searches (in process: the rowids the page counts and facets; "
+            f"FTS5's match alone for the same {f['queries']} searches (in process: the rowids of every match, what a count and facets need; "
             f"no ranking, snippets, page or HTTP): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms — "
             f"{f['ratio_p95']:.2f} × the versions p95."
         )]
