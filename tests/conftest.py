@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,8 +59,6 @@ def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def search_filter_sets(synthetic_db: Path) -> list[tuple[tuple[str, str], ...]]:
     """/search filters of each kind on `synthetic_db`, alone and together: a year, a code, array items, a value found nowhere."""
-    import sqlite3
-
     conn = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
     try:
         ministry, prefecture = (
@@ -83,3 +82,14 @@ def search_filter_sets(synthetic_db: Path) -> list[tuple[tuple[str, str], ...]]:
         (("proponent_kinds", kind), ("ministries", ministry)),
         (("theme", "存在しないテーマ"),),
     ]
+
+
+@pytest.fixture(scope="module")
+def synthetic_conn(synthetic_db: Path) -> Iterator[sqlite3.Connection]:
+    """`synthetic_db` opened read-only, with the search's SQL functions (`escape_fts`)."""
+    from kb.search.query import register_functions
+
+    connection = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
+    register_functions(connection)
+    yield connection
+    connection.close()

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from kb.search.facet_index import FacetIndex, rowids_of
 from kb.search.filters import Filters, where_sql
-from kb.search.query import _matching, facets_sql, register_functions
+from kb.search.query import _matching, facets_sql
 
 QUERIES = ["番号", "保育", "農地", "児童", "介護 医療", "保育 農地", "税", "情報連携", "法", "存在しない語句"]
-
-
-@pytest.fixture(scope="module")
-def conn(synthetic_db: Path) -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
-    register_functions(connection)
-    yield connection
-    connection.close()
 
 
 def by_sql(conn: sqlite3.Connection, query: str, filters: Filters) -> list[tuple[Any, ...]]:
@@ -39,20 +28,20 @@ def by_index(conn: sqlite3.Connection, index: FacetIndex, query: str, filters: F
 
 
 def test_facet_index_counts_what_the_sql_counts_for_every_query_and_filter(
-    conn: sqlite3.Connection, search_filter_sets: list[Filters]
+    synthetic_conn: sqlite3.Connection, search_filter_sets: list[Filters]
 ) -> None:
-    index = FacetIndex.read(conn)
+    index = FacetIndex.read(synthetic_conn)
     compared = 0
     for query in QUERIES:
         for filters in search_filter_sets:
-            expected = by_sql(conn, query, filters)
-            assert by_index(conn, index, query, filters) == expected, (query, filters)
+            expected = by_sql(synthetic_conn, query, filters)
+            assert by_index(synthetic_conn, index, query, filters) == expected, (query, filters)
             compared += expected[0][2] > 0
     assert compared > 30  # most combinations find something: the counts were compared, not two empty lists
 
 
-def test_facet_index_ignores_repeated_and_unknown_rowids(conn: sqlite3.Connection) -> None:
-    index = FacetIndex.read(conn)
+def test_facet_index_ignores_repeated_and_unknown_rowids(synthetic_conn: sqlite3.Connection) -> None:
+    index = FacetIndex.read(synthetic_conn)
     first, last = int(index.rowids[0]), int(index.rowids[-1])
     once = index.counts(np.array([first, last], dtype=np.int64))
     assert once[0] == ("", None, 2, None)
@@ -60,12 +49,12 @@ def test_facet_index_ignores_repeated_and_unknown_rowids(conn: sqlite3.Connectio
     assert index.counts(rowids_of(None)) == [("", None, 0, None)]
 
 
-def test_facet_index_passes_the_proposals_the_filters_sql_selects(conn: sqlite3.Connection, search_filter_sets: list[Filters]) -> None:
-    index = FacetIndex.read(conn)
+def test_facet_index_passes_the_proposals_the_filters_sql_selects(synthetic_conn: sqlite3.Connection, search_filter_sets: list[Filters]) -> None:
+    index = FacetIndex.read(synthetic_conn)
     compared = 0
     for filters in search_filter_sets:
         where, params = where_sql(filters)
-        expected = [r[0] for r in conn.execute(f"select p.rowid from proposals p where {where} order by p.rowid", params)]
+        expected = [r[0] for r in synthetic_conn.execute(f"select p.rowid from proposals p where {where} order by p.rowid", params)]
         assert index.passing(filters).tolist() == expected, filters
         compared += len(expected)
     assert compared > 120

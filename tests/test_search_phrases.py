@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +24,6 @@ from kb.search.query import (
     phrase_scores,
     ranked_search,
     ranked_sql,
-    register_functions,
     registry_expansion,
 )
 from kb.search.textnorm import fts_phrases
@@ -35,37 +33,29 @@ from kb.serve import make_datasette
 QUERIES = ["番号", "保育", "情報連携", "介護 医療", "保育 農地 児童", "法", "番号 法", "保育 保育", "存在しない語句", "、。"]
 
 
-@pytest.fixture(scope="module")
-def conn(synthetic_db: Path) -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(f"file:{synthetic_db}?immutable=1", uri=True)
-    register_functions(connection)
-    yield connection
-    connection.close()
-
-
-def fts5_scores(conn: sqlite3.Connection, query: str) -> dict[int, float]:
+def fts5_scores(synthetic_conn: sqlite3.Connection, query: str) -> dict[int, float]:
     sql = "select rowid, bm25(proposals_fts, 10.0, 5.0, 1.0) from proposals_fts where proposals_fts match escape_fts(?)"
-    return dict(conn.execute(sql, (query,)).fetchall())
+    return dict(synthetic_conn.execute(sql, (query,)).fetchall())
 
 
-def test_summed_phrase_scores_are_fts5_bm25_bit_for_bit(conn: sqlite3.Connection) -> None:
+def test_summed_phrase_scores_are_fts5_bm25_bit_for_bit(synthetic_conn: sqlite3.Connection) -> None:
     """What the module rests on: bm25 of ANDed phrases = the phrases' own scores added in query order."""
     scores = PhraseScores(PHRASE_SQL)
     compared = 0
     for query in QUERIES:
-        scored = scores.query(conn, fts_phrases(query))
-        assert dict(zip(scored.rowids.tolist(), scored.scores.tolist(), strict=True)) == fts5_scores(conn, query), query
+        scored = scores.query(synthetic_conn, fts_phrases(query))
+        assert dict(zip(scored.rowids.tolist(), scored.scores.tolist(), strict=True)) == fts5_scores(synthetic_conn, query), query
         assert scored.rowids.tolist() == sorted(scored.rowids.tolist())
         compared += len(scored.rowids)
     assert compared > 300  # the comparison is not of empty results
 
 
-def test_phrase_scores_keep_within_their_budget_and_answer_the_same(conn: sqlite3.Connection) -> None:
+def test_phrase_scores_keep_within_their_budget_and_answer_the_same(synthetic_conn: sqlite3.Connection) -> None:
     whole = PhraseScores(PHRASE_SQL)
-    tight = PhraseScores(PHRASE_SQL, budget=whole.phrase(conn, '"番号"').nbytes + 1)  # room for about one phrase
+    tight = PhraseScores(PHRASE_SQL, budget=whole.phrase(synthetic_conn, '"番号"').nbytes + 1)  # room for about one phrase
     for query in QUERIES * 2:
-        expected = whole.query(conn, fts_phrases(query))
-        found = tight.query(conn, fts_phrases(query))
+        expected = whole.query(synthetic_conn, fts_phrases(query))
+        found = tight.query(synthetic_conn, fts_phrases(query))
         assert found.rowids.tolist() == expected.rowids.tolist() and found.scores.tolist() == expected.scores.tolist()
         assert sum(s.nbytes for s in tight._kept.values()) <= tight.budget
     assert len(tight) <= 2 < len(whole)
@@ -81,13 +71,13 @@ def search(db_path: Path, query: str, page: int = 1) -> tuple[SearchPage, Any]:
     return asyncio.run(run()), db
 
 
-def test_search_page_counts_and_facets_every_row_the_phrases_match(synthetic_db: Path, conn: sqlite3.Connection) -> None:
+def test_search_page_counts_and_facets_every_row_the_phrases_match(synthetic_db: Path, synthetic_conn: sqlite3.Connection) -> None:
     """The page's total and facets come from the rows scored in memory: those of FTS5's own match and counts."""
     for query in QUERIES:
         page, db = search(synthetic_db, query)
-        assert page.total == len(fts5_scores(conn, query)), query
+        assert page.total == len(fts5_scores(synthetic_conn, query)), query
         where, params = where_sql(())
-        rows = conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
+        rows = synthetic_conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
         expected = {(f, str(v)): n for f, v, n, _ in rows if f and v is not None and n > 0}
         assert {(g.param, v.value): v.count for g in page.facets for v in g.values} == expected, query
         db.close()
@@ -117,7 +107,7 @@ def test_phrase_scores_are_dropped_when_the_database_file_is_replaced(synthetic_
 
 
 def test_filtered_search_pages_are_those_the_sql_gives(
-    synthetic_db: Path, conn: sqlite3.Connection, search_filter_sets: list[Filters]
+    synthetic_db: Path, synthetic_conn: sqlite3.Connection, search_filter_sets: list[Filters]
 ) -> None:
     """With filters the hits are scored in memory too: pages, totals and facets as the SQL join gives them."""
     ds = make_datasette(synthetic_db, page_cache=False)
@@ -134,12 +124,12 @@ def test_filtered_search_pages_are_those_the_sql_gives(
                 sql = ranked_sql(where, by_index=False)
                 found = asyncio.run(pages(query, filters))
                 for n, page in enumerate(found):
-                    expected = [r[0] for r in conn.execute(sql, {"q": query, "limit": PER_PAGE, "offset": n * PER_PAGE, **params})]
+                    expected = [r[0] for r in synthetic_conn.execute(sql, {"q": query, "limit": PER_PAGE, "offset": n * PER_PAGE, **params})]
                     assert [h.id for h in page.hits] == expected, (query, filters, n)
                     compared += len(expected)
-                total = conn.execute(count_sql(False, where), {"q": query, **params}).fetchone()[0]
+                total = synthetic_conn.execute(count_sql(False, where), {"q": query, **params}).fetchone()[0]
                 assert found[0].total == total, (query, filters)
-                rows = conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
+                rows = synthetic_conn.execute(facets_sql(False, where), {"q": query, **params}).fetchall()
                 counted = {(f, str(v)): n for f, v, n, _ in rows if f and v is not None and n > 0}
                 assert {(g.param, v.value): v.count for g in found[0].facets for v in g.values} == counted, (query, filters)
     finally:
@@ -148,13 +138,13 @@ def test_filtered_search_pages_are_those_the_sql_gives(
 
 
 def test_searches_naming_a_registry_give_the_pages_the_sql_gives(
-    synthetic_db: Path, conn: sqlite3.Connection, search_filter_sets: list[Filters]
+    synthetic_db: Path, synthetic_conn: sqlite3.Connection, search_filter_sets: list[Filters]
 ) -> None:
     """A law's name or alias, a prefecture, a ministry's short name: text hits by bm25, then the proposals the
     registries add by id — every page, the total and the facets as `expanded_sql` gives them."""
     ds = make_datasette(synthetic_db, page_cache=False)
     db = ds.get_database("kb")
-    short = conn.execute("select short_name from ministries where short_name is not null and short_name <> id order by id").fetchone()[0]
+    short = synthetic_conn.execute("select short_name from ministries where short_name is not null and short_name <> id order by id").fetchone()[0]
     queries = ["番号利用法", "マイナンバー法", "宮城県", short]
 
     async def run(query: str, filters: Filters) -> tuple[dict[str, str], list[SearchPage]]:
@@ -170,11 +160,11 @@ def test_searches_naming_a_registry_give_the_pages_the_sql_gives(
                 params = {"q": query, **expansion, **params}
                 sql = expanded_sql(where)
                 for n, page in enumerate(found):
-                    expected = [r[0] for r in conn.execute(sql, {**params, "limit": PER_PAGE, "offset": n * PER_PAGE})]
+                    expected = [r[0] for r in synthetic_conn.execute(sql, {**params, "limit": PER_PAGE, "offset": n * PER_PAGE})]
                     assert [h.id for h in page.hits] == expected, (query, filters, n)
                     registry_only += sum(not h.in_text for h in page.hits)
-                assert found[0].total == conn.execute(count_sql(True, where), params).fetchone()[0], (query, filters)
-                rows = conn.execute(facets_sql(True, where), params).fetchall()
+                assert found[0].total == synthetic_conn.execute(count_sql(True, where), params).fetchone()[0], (query, filters)
+                rows = synthetic_conn.execute(facets_sql(True, where), params).fetchall()
                 counted = {(f, str(v)): n for f, v, n, _ in rows if f and v is not None and n > 0}
                 assert {(g.param, v.value): v.count for g in found[0].facets for v in g.values} == counted, (query, filters)
     finally:
@@ -182,13 +172,13 @@ def test_searches_naming_a_registry_give_the_pages_the_sql_gives(
     assert registry_only > 20  # the pages where the registry-only hits follow the text hits were compared
 
 
-def test_scoring_phrases_stops_at_the_time_limit(conn: sqlite3.Connection) -> None:
+def test_scoring_phrases_stops_at_the_time_limit(synthetic_conn: sqlite3.Connection) -> None:
     """Scored in memory, the phrases' statements run outside `db.execute`: they carry the site's time limit themselves."""
     scores = PhraseScores(PHRASE_SQL)
     with pytest.raises(sqlite3.OperationalError, match="interrupted"):
-        scores.query(conn, fts_phrases("番号 保育"), time_limit_ms=0.001)
+        scores.query(synthetic_conn, fts_phrases("番号 保育"), time_limit_ms=0.001)
     assert len(scores) == 0  # nothing half-read is kept
-    assert len(scores.query(conn, fts_phrases("番号 保育"), time_limit_ms=60_000).rowids) > 0  # the handler is gone after
+    assert len(scores.query(synthetic_conn, fts_phrases("番号 保育"), time_limit_ms=60_000).rowids) > 0  # the handler is gone after
 
 
 def test_search_past_the_time_limit_answers_in_japanese(synthetic_db: Path) -> None:
