@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from kb.search.filters import Filters, where_sql
-from kb.search.phrases import PhraseScores
+from kb.search.phrases import ENTRY_BYTES, PhraseScores
 from kb.search.query import (
     _PHRASE_SCORES,
     PER_PAGE,
@@ -192,3 +192,43 @@ def test_search_past_the_time_limit_answers_in_japanese(synthetic_db: Path) -> N
     response = asyncio.run(get())
     assert response.status_code == 400
     assert "時間の上限" in response.text
+
+
+def test_phrases_found_nowhere_count_against_the_budget(synthetic_conn: sqlite3.Connection) -> None:
+    """Review fault: a phrase matching nothing took 0 bytes, so such phrases were kept without end."""
+    scores = PhraseScores(PHRASE_SQL, budget=50 * ENTRY_BYTES)
+    for i in range(400):
+        scores.query(synthetic_conn, [f'"{chr(0x4E00 + 2 * i)}{chr(0x4E01 + 2 * i)}"'])
+    assert 0 < len(scores) <= 50
+
+
+def test_a_phrase_is_not_scored_once_the_others_match_nothing(synthetic_conn: sqlite3.Connection) -> None:
+    scores = PhraseScores(PHRASE_SQL)
+    assert not len(scores.query(synthetic_conn, fts_phrases("存在しない語句")).rowids)
+    assert not len(scores.query(synthetic_conn, fts_phrases("保育 存在しない語句")).rowids)
+    assert not scores.holds(fts_phrases("保育")[0])  # the kept phrase went first and matched nothing
+
+
+def test_kept_phrases_stop_intersecting_at_the_time_limit(synthetic_conn: sqlite3.Connection) -> None:
+    scores = PhraseScores(PHRASE_SQL)
+    scores.query(synthetic_conn, fts_phrases("番号 保育"))
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        scores.query(synthetic_conn, fts_phrases("番号 保育"), time_limit_ms=0.001)
+
+
+def test_an_index_row_without_its_proposal_is_not_a_hit(synthetic_db: Path, tmp_path: Path) -> None:
+    """Review fault: a row of the search index whose proposal is gone (the SQL's join drops it) made /search fail."""
+    copy = tmp_path / "kb.db"
+    copy.write_bytes(synthetic_db.read_bytes())
+    before, db = search(copy, "番号")
+    db.close()
+    conn = sqlite3.connect(copy)
+    last = conn.execute("select max(rowid) from proposals").fetchone()[0]
+    with conn:
+        conn.execute("insert into proposals_fts (rowid, title, names, body) values (?, '番号', '', '番号')", (last + 5,))
+    conn.close()
+    _PHRASE_SCORES.clear()
+    after, db = search(copy, "番号")
+    db.close()
+    assert after.total == before.total
+    assert [h.id for h in after.hits] == [h.id for h in before.hits]

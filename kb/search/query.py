@@ -114,7 +114,7 @@ def rows_sql(folded: bool = True, cited: bool = False) -> str:
     how each cites the laws `:ids`, as `ranked_sql`)."""
     return f"""
 with page as materialized (select key as pos, value as rid from json_each(:rids))
-select {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}{", " + _CITED_AS if cited else ""}
+select page.rid as kb_rid, {_COLUMNS}, {_FOLD_EDITS if folded else "null as fold_edits"}{", " + _CITED_AS if cited else ""}
 from page join proposals p on p.rowid = page.rid
 order by page.pos
 """
@@ -604,15 +604,15 @@ async def _search_in_memory(
     scores = phrase_scores(db)
     phrases = fts_phrases(query)
     text = await db.execute_fn(lambda conn: scores.query(conn, phrases, time_limit_ms))
-    passing = index.passing(filters) if filters else None
-    if passing is not None:
-        text = text.within(passing)
+    # Only proposals of the facet arrays' file: an index row without its proposal is not a hit (as the SQL's
+    # join to `proposals` drops it), nor one read from a file another build has since replaced.
+    passing = index.passing(filters) if filters else index.rowids
+    text = text.within(passing)
     others = np.zeros(0, dtype=np.int64)  # found through a registry only, ascending
     if expansion.active:
         found = await db.execute(f"select group_concat(rowid) from ({REGISTRY_SQL})", expansion.params)
         others = np.setdiff1d(rowids_of(found.first()[0]), text.rowids)
-        if passing is not None:
-            others = others[np.isin(others, passing, assume_unique=True)]
+        others = others[np.isin(others, passing, assume_unique=True)]
     result.total = _read_facets(result, index.counts(np.concatenate([text.rowids, others])))
     at = text.candidates(offset, limit)
     at = at[np.lexsort((index.by_id(text.rowids[at]), text.scores[at]))][offset : offset + limit]
@@ -628,8 +628,9 @@ async def _search_in_memory(
         page_scores += [None] * len(chosen)
     extra = expansion.params if expansion.active else {}
     rows = [dict(r) for r in await _hits(db, lambda folded: rows_sql(folded, cited=expansion.active), {"rids": json.dumps(page), **extra})] if page else []
-    for row, score in zip(rows, page_scores, strict=True):
-        row["score"] = score
+    score_of = dict(zip(page, page_scores, strict=True))
+    for row in rows:
+        row["score"] = score_of[row["kb_rid"]]
     result.hits = [hit_from_row(r, query) for r in rows]
     for hit in result.hits:
         hit.reasons = name_reasons(hit, query)
