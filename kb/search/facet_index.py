@@ -28,6 +28,16 @@ LABEL_SQL = {
     "policy_field": "select id, name from policy_fields",
 }
 FacetRow = tuple[str, Any, int, Any]  # (facet, value, count, label); ('', None, total, None) first
+# The proposals each registry entry names, as kb.search.query's REGISTRY_SQL finds them: a law by the
+# citations resolved to it, a prefecture by its governments' roles, a ministry by the proposal's links.
+LINKED_SQL = {
+    "statutes": "select c.statute_id, group_concat(p.rowid) from (select distinct statute_id, proposal_id from citations"
+    " where statute_id is not null) c join proposals p on p.id = c.proposal_id group by c.statute_id",
+    "prefectures": "select pp.prefecture_id, group_concat(p.rowid) from proposal_prefectures pp"
+    " join proposals p on p.id = pp.proposal_id group by pp.prefecture_id",
+    "ministries": "select pm.ministry_id, group_concat(p.rowid) from proposal_ministries pm"
+    " join proposals p on p.id = pm.proposal_id group by pm.ministry_id",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class FacetIndex:
     facets: dict[str, Coded]
     labels: dict[str, dict[Any, str]]
     id_rank: np.ndarray  # by position: the proposal's place in id order (search results tie by id)
+    linked: dict[str, dict[str, np.ndarray]]  # LINKED_SQL's kind → registry id → rowids (ascending)
 
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> FacetIndex:
@@ -79,7 +90,25 @@ class FacetIndex:
         by_id = rowids_of(conn.execute("select group_concat(rowid) from (select rowid from proposals order by id)").fetchone()[0])
         id_rank = np.empty(len(rowids), dtype=np.int64)
         id_rank[np.searchsorted(rowids, by_id)] = np.arange(len(by_id))
-        return cls(rowids, facets, labels, id_rank)
+        linked: dict[str, dict[str, np.ndarray]] = {}
+        for kind, sql in LINKED_SQL.items():
+            try:
+                linked[kind] = {key: np.unique(rowids_of(having)) for key, having in conn.execute(sql)}
+            except sqlite3.OperationalError as exc:  # a database built without that step: nothing it names
+                if "no such table" not in str(exc):
+                    raise
+                linked[kind] = {}
+        return cls(rowids, facets, labels, id_rank, linked)
+
+    def named(self, statutes: list[str], prefectures: list[str], ministries: list[str]) -> np.ndarray:
+        """The rowids (ascending) of the proposals citing any of these laws, with a government of any of these
+        prefectures, or linked to any of these ministries: REGISTRY_SQL's rows."""
+        parts = [
+            self.linked[kind].get(key, np.zeros(0, dtype=np.int64))
+            for kind, keys in (("statutes", statutes), ("prefectures", prefectures), ("ministries", ministries))
+            for key in keys
+        ]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def counts(self, hits: np.ndarray) -> list[FacetRow]:
         """('', None, total, None), then (facet, value, count, label) of every value some hit has.

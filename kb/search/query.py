@@ -593,12 +593,10 @@ async def _search_in_memory(
     time_limit_ms: float | None = None,
 ) -> None:
     """`ranked_search` from arrays: the text hits with their bm25 from each phrase's kept scores
-    (kb.search.phrases), the registries' proposals from one SQL string, the filters and facets from the
-    facet arrays; SQL reads only the page's rows. The same pages, totals and facets as the SQL
+    (kb.search.phrases), the registries' proposals, the filters and facets from the facet arrays
+    (kb.search.facet_index); SQL reads only the page's rows. The same pages, totals and facets as the SQL
     (tests/test_search_phrases.py): text hits by bm25 then id, then the registry-only hits by id."""
     import numpy as np
-
-    from kb.search.facet_index import rowids_of
 
     query, offset, limit = result.query, params["offset"], PER_PAGE
     scores = phrase_scores(db)
@@ -610,8 +608,8 @@ async def _search_in_memory(
     text = text.within(passing)
     others = np.zeros(0, dtype=np.int64)  # found through a registry only, ascending
     if expansion.active:
-        found = await db.execute(f"select group_concat(rowid) from ({REGISTRY_SQL})", expansion.params)
-        others = np.setdiff1d(rowids_of(found.first()[0]), text.rowids)
+        named = index.named([s.id for s in expansion.statutes], expansion.prefectures, [m.id for m in expansion.ministries])
+        others = np.setdiff1d(named, text.rowids)
         others = others[np.isin(others, passing, assume_unique=True)]
     result.total = _read_facets(result, index.counts(np.concatenate([text.rowids, others])))
     at = text.candidates(offset, limit)
