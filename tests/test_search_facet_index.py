@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from kb.search.facet_index import FacetIndex, rowids_of
 from kb.search.filters import Filters, where_sql
-from kb.search.query import _matching, facets_sql
+from kb.search.query import REGISTRY_SQL, _matching, facets_sql
 
 QUERIES = ["番号", "保育", "農地", "児童", "介護 医療", "保育 農地", "税", "情報連携", "法", "存在しない語句"]
 
@@ -58,3 +59,20 @@ def test_facet_index_passes_the_proposals_the_filters_sql_selects(synthetic_conn
         assert index.passing(filters).tolist() == expected, filters
         compared += len(expected)
     assert compared > 120
+
+
+def test_facet_index_names_the_proposals_registry_sql_finds(synthetic_conn: sqlite3.Connection) -> None:
+    """Each law, prefecture and ministry, alone and together: the rowids the search's REGISTRY_SQL selects."""
+    index = FacetIndex.read(synthetic_conn)
+    statutes = [r[0] for r in synthetic_conn.execute("select id from statutes order by citation_count desc, id limit 5")]
+    prefectures = [r[0] for r in synthetic_conn.execute("select distinct prefecture_id from proposal_prefectures order by 1")]
+    ministries = [r[0] for r in synthetic_conn.execute("select distinct ministry_id from proposal_ministries order by 1")]
+    cases = [([s], [], []) for s in statutes] + [([], [p], []) for p in prefectures] + [([], [], [m]) for m in ministries]
+    cases += [(statutes[-1:], prefectures[:2], ministries[:1]), ([], [], []), (["存在しない法令"], ["存在しない県"], [])]
+    found = 0
+    for ids, prefs, mins in cases:
+        params = {"ids": json.dumps(ids), "prefectures": json.dumps(prefs), "ministries": json.dumps(mins)}
+        expected = sorted(r[0] for r in synthetic_conn.execute(REGISTRY_SQL, params))
+        assert index.named(ids, prefs, mins).tolist() == expected, (ids, prefs, mins)
+        found += len(expected)
+    assert found > 200 and len(cases) > 20

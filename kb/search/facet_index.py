@@ -62,7 +62,7 @@ class FacetIndex:
     def read(cls, conn: sqlite3.Connection) -> FacetIndex:
         """Every proposal's facet values: per facet and value, the rowids that have it, as one string each
         (`group_concat`, read from the column's index or `facet_values`' — no row of `proposals` is read;
-        0.1 s at 5,000 proposals, 2 s at 100,000)."""
+        with the registries' and id-order arrays 0.1 s at 5,000 proposals, 2.4–3.6 s at 100,000)."""
         rowids = np.sort(rowids_of(conn.execute("select group_concat(rowid) from proposals").fetchone()[0]))
         facets: dict[str, Coded] = {}
         for facet in COLUMN_FACETS:

@@ -92,7 +92,7 @@ def facet_list(values: list[FacetValue]) -> Markup:
 @hookimpl
 def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
     async def inner() -> None:
-        """Read the search's facet arrays before the first search asks for them (2 s at 100,000 proposals)."""
+        """Read the search's facet arrays before the first search asks for them (2.4–3.6 s at 100,000 proposals)."""
         if DB_NAME in datasette.databases:
             await facet_index(datasette.get_database(DB_NAME))
 
