@@ -5,9 +5,9 @@ searched alone: a phrase's IDF counts the rows that phrase matches by itself (`x
 frequency counts its own instances in the row, and the row's length and the average length do not
 depend on the query; the function adds the phrases' terms in order from 0.0 and negates the sum, so
 adding the phrases' own (negated) scores in the same order gives the same double, bit for bit, with
-SQLite compiled without fused multiply-adds (tests/test_search_phrases.py holds the SQLite in use to it). So one statement per phrase — every row it matches,
-with its score — serves every query that phrase is part of: the same words on the next results page,
-with another word added, or narrowed by a facet. FTS5 cannot stop early when ranking (it scores every
+SQLite compiled without fused multiply-adds (tests/test_search_phrases.py holds the SQLite in use to it).
+So one statement per phrase — every row it matches, with its score — serves every query that phrase is
+part of: the same words on the next results page, with another word added, or narrowed by a facet. FTS5 cannot stop early when ranking (it scores every
 match, and counts each phrase's rows for its IDF on the first), so at 100,000 proposals a phrase in most
 of them costs 0.1–0.9 s to score; kept, the same phrase costs a look-up and an intersection (~1 ms).
 
