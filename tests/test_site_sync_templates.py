@@ -1,0 +1,89 @@
+"""The proposal page's and the search page's bodies are rendered by a synchronous overlay of Datasette's
+Jinja environment (site/plugins/sync_templates.py, #16): the pages must be the bytes async rendering wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from datasette.app import Datasette
+from datasette.plugins import pm
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from kb.pipeline import build
+from kb.serve import make_datasette
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+SEARCHES = ["マイナンバー", "番号 事務", "情報連携", "税", "個人情報保護法", "存在しない語ですよ", "児童&category=B"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Datasette, asyncio.AbstractEventLoop, list[str]]]:
+    db = tmp_path_factory.mktemp("sync-templates") / "kb.db"
+    build(db, [CORPUS])
+    ids = [r[0] for r in sqlite3.connect(db).execute("select id from proposals order by id")]
+    ds = make_datasette(db, page_cache=False)  # every request rendered, none answered from the page cache
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(ds.invoke_startup())
+    yield ds, loop, ids
+    for database in ds.databases.values():
+        database.close()
+    loop.close()
+
+
+def _pages(ds: Datasette, loop: asyncio.AbstractEventLoop, ids: list[str]) -> dict[str, str]:
+    paths = [f"/kb/proposals/{quote(i)}" for i in ids] + [f"/search?q={quote(q, safe='&=')}" for q in SEARCHES]
+    pages = {}
+    for path in paths:
+        response = loop.run_until_complete(ds.client.get(path))
+        assert response.status_code == 200, path
+        pages[path] = re.sub(r"処理時間 [0-9.]+ ms", "処理時間", response.text)  # the footer's timing
+    return pages
+
+
+@pass_context
+async def _render_async(context: Context, name: str) -> Markup:
+    """What the pages did before: the body rendered by Datasette's own (async) environment, in the same context."""
+    template = context.environment.get_template(name)
+    return Markup(await template.render_async(context.get_all()))
+
+
+def test_sync_rendered_bodies_are_the_bytes_async_rendering_writes(site: tuple[Datasette, asyncio.AbstractEventLoop, list[str]]) -> None:
+    ds, loop, ids = site
+    env = ds.jinja_env
+    sync_render = env.globals["kb_render_sync"]
+    try:
+        env.globals["kb_render_sync"] = _render_async
+        expected = _pages(ds, loop, ids)
+    finally:
+        env.globals["kb_render_sync"] = sync_render
+    rendered = _pages(ds, loop, ids)
+    assert len(rendered) == len(ids) + len(SEARCHES) and len(ids) >= 5
+    for path, page in rendered.items():
+        assert page == expected[path], path
+    # the pages are the full ones: the sheet's sections and citations, the hits and facets
+    sheet = rendered[f"/kb/proposals/{quote(ids[0])}"]
+    assert 'class="kb-sheet-title"' in sheet and 'class="kb-section"' in sheet and "kb-sources" in sheet
+    hits = rendered[f"/search?q={quote('番号 事務')}"]
+    assert 'class="kb-hit"' in hits and 'id="kb-facets"' in hits
+    assert "見つかりませんでした" in rendered[f"/search?q={quote('存在しない語ですよ')}"]
+
+
+def test_the_bodies_are_rendered_by_a_synchronous_overlay_sharing_the_filters(site: tuple[Datasette, asyncio.AbstractEventLoop, list[str]]) -> None:
+    ds, _, _ = site
+    plugin: Any = pm.get_plugin("sync_templates.py")
+    assert plugin is not None
+    env = ds.jinja_env
+    sync = plugin.sync_environment(env)
+    assert env.is_async and not sync.is_async
+    assert sync is plugin.sync_environment(env)  # made once, its compiled templates kept
+    assert sync.filters is env.filters and sync.globals is env.globals and sync.autoescape is env.autoescape
+    assert sync.get_template("_kb_sheet.html") is sync.get_template("_kb_sheet.html")
