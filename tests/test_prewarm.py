@@ -1,0 +1,99 @@
+"""The served database is asked into the kernel's page cache at start (kb/core/prewarm.py, site/plugins/prewarm.py; #16).
+
+Residency is read with `resident_share` (mincore(2) on a mapping of the file; Linux, as CI runs); eviction is
+posix_fadvise(DONTNEED) after fsync, which drops a file's clean pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from datasette.plugins import pm
+
+from kb.core.prewarm import MEMORY_SHARE, prewarm, resident_share, start_prewarm, worth_prewarming
+from kb.pipeline import build
+from kb.serve import make_datasette
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+
+
+def _share(path: Path) -> float:
+    share = resident_share(path)
+    assert share is not None  # mincore is there on Linux
+    return share
+
+
+def evict(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _written(path: Path, size: int) -> Path:
+    path.write_bytes(os.urandom(size))
+    assert _share(path) == 1.0  # just written: in memory
+    evict(path)
+    assert _share(path) < 0.1  # the precondition: the test starts from a file not in memory
+    return path
+
+
+def test_worth_prewarming_only_files_within_half_of_memory() -> None:
+    gib = 1 << 30
+    assert MEMORY_SHARE == 0.5
+    assert worth_prewarming(300 << 20, 16 * gib)
+    assert worth_prewarming(8 * gib, 16 * gib)
+    assert not worth_prewarming(8 * gib + 1, 16 * gib)
+    assert not worth_prewarming(1 << 20, None)  # the system does not say: nothing asked
+    assert not worth_prewarming(0, 16 * gib)
+
+
+def test_prewarm_brings_an_evicted_file_into_the_page_cache(tmp_path: Path) -> None:
+    path = _written(tmp_path / "kb.db", 24 << 20)
+    assert prewarm(path)
+    for _ in range(200):  # the reads were started, not waited for
+        if _share(path) > 0.95:
+            break
+        asyncio.run(asyncio.sleep(0.01))
+    assert _share(path) > 0.95
+
+
+def test_start_prewarm_leaves_a_file_too_large_for_memory_alone(tmp_path: Path) -> None:
+    path = _written(tmp_path / "big.db", 4 << 20)
+    assert start_prewarm(path, memory=(4 << 20) * 2 - 1) is None
+    assert start_prewarm(tmp_path / "gone.db", memory=1 << 40) is None
+    assert _share(path) < 0.1
+    thread = start_prewarm(path, memory=(4 << 20) * 2)
+    assert thread is not None and thread.daemon
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_the_site_prewarms_its_database_at_start(tmp_path: Path) -> None:
+    db = tmp_path / "kb.db"
+    build(db, [CORPUS])
+    evict(db)
+    assert _share(db) < 0.1
+    ds = make_datasette(db)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ds.invoke_startup())
+        plugin: Any = pm.get_plugin("prewarm.py")
+        threads = plugin.prewarming(ds)
+        assert len(threads) == 1 and threads[0].name == "prewarm kb.db"
+        threads[0].join(10)
+        for _ in range(200):
+            if _share(db) > 0.95:
+                break
+            loop.run_until_complete(asyncio.sleep(0.01))
+        assert _share(db) > 0.95
+        assert loop.run_until_complete(ds.client.get("/kb/proposals")).status_code == 200
+    finally:
+        for database in ds.databases.values():
+            database.close()
+        loop.close()
