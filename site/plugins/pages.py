@@ -224,6 +224,10 @@ def extra_template_vars(
             "kb_crumb": _crumb_namer(datasette),
             "kb_crumb_items": partial(crumb_items, datasette),
             "kb_as_of": await data_as_of(datasette),
+            # the footer's attribution: the site's own source, not the page's `metadata` (Datasette's table and
+            # database views fill the instance's source into table metadata dicts shared with later views)
+            "kb_source": datasette.metadata("source"),
+            "kb_source_url": datasette.metadata("source_url"),
         }
         if template == "index.html":
             found.update(await _front_page(datasette))
