@@ -1,5 +1,5 @@
-"""The proposal page's and the search page's bodies are rendered by a synchronous overlay of Datasette's
-Jinja environment (site/plugins/sync_templates.py, #16): the pages must be the bytes async rendering wrote."""
+"""The bodies of the proposal page, the search page and every table page are rendered by a synchronous overlay of
+Datasette's Jinja environment (site/plugins/sync_templates.py, #16): the pages must be the bytes async rendering wrote."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ from kb.serve import make_datasette
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 SEARCHES = ["マイナンバー", "番号 事務", "情報連携", "税", "個人情報保護法", "存在しない語ですよ", "児童&category=B"]
+# table pages: facets, chosen columns, filters, sorting, no rows, a search box, SQL conditions, another page, other tables
+TABLES = [
+    "/kb/proposals", "/kb/proposals?_col=title&_col=year", "/kb/proposals?year=2024&_sort_desc=number",
+    "/kb/proposals?category=B&_facet=year", "/kb/proposals?year=1900", "/kb/proposals?_where=year>2023",
+    "/kb/proposals?ministries__arraycontains=" + quote("内閣府"), "/kb/proposals?_size=2&_next=2", "/kb/statutes",
+    "/kb/citations?_sort=statute_id", "/kb/local_governments?_search=" + quote("市"), "/kb/ministries", "/kb/similar_proposals",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Datasette, 
 
 
 def _pages(ds: Datasette, loop: asyncio.AbstractEventLoop, ids: list[str]) -> dict[str, str]:
-    paths = [f"/kb/proposals/{quote(i)}" for i in ids] + [f"/search?q={quote(q, safe='&=')}" for q in SEARCHES]
+    paths = [f"/kb/proposals/{quote(i)}" for i in ids] + [f"/search?q={quote(q, safe='&=')}" for q in SEARCHES] + TABLES
     pages = {}
     for path in paths:
         response = loop.run_until_complete(ds.client.get(path))
@@ -66,7 +73,7 @@ def test_sync_rendered_bodies_are_the_bytes_async_rendering_writes(site: tuple[D
     finally:
         env.globals["kb_render_sync"] = sync_render
     rendered = _pages(ds, loop, ids)
-    assert len(rendered) == len(ids) + len(SEARCHES) and len(ids) >= 5
+    assert len(rendered) == len(ids) + len(SEARCHES) + len(TABLES) and len(ids) >= 5
     for path, page in rendered.items():
         assert page == expected[path], path
     # the pages are the full ones: the sheet's sections and citations, the hits and facets
@@ -75,6 +82,9 @@ def test_sync_rendered_bodies_are_the_bytes_async_rendering_writes(site: tuple[D
     hits = rendered[f"/search?q={quote('番号 事務')}"]
     assert 'class="kb-hit"' in hits and 'id="kb-facets"' in hits
     assert "見つかりませんでした" in rendered[f"/search?q={quote('存在しない語ですよ')}"]
+    table = rendered["/kb/proposals?category=B&_facet=year"]
+    assert 'class="rows-and-columns"' in table and 'class="kb-count"' in table and "facet-results" in table
+    assert "該当する行はありません" in rendered["/kb/proposals?year=1900"]
 
 
 def test_the_bodies_are_rendered_by_a_synchronous_overlay_sharing_the_filters(site: tuple[Datasette, asyncio.AbstractEventLoop, list[str]]) -> None:

@@ -7,23 +7,29 @@ bodies of the proposal page and the search page need nothing asynchronous (their
 rendering by extra_template_vars), so they are rendered by a synchronous overlay of the same
 environment: the same loader, filters, globals and autoescape, the same output, byte for byte
 (tests/test_site_sync_templates.py).
-"""
 
-from weakref import WeakKeyDictionary
+Two rules for a body template, since it sees the caller's context (`Context.get_all()`), not its locals:
+a `{% set %}` inside the calling block, or a loop variable around the call, does not reach it (set it in
+the body, or at the calling template's top level); and nothing it calls may be asynchronous (Datasette's
+`menu_links` and `crumb_items`, our `kb_crumb_items`): a coroutine would be written as its repr.
+"""
 
 from datasette import hookimpl
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-_SYNC: "WeakKeyDictionary[Environment, Environment]" = WeakKeyDictionary()
+_OVERLAY = "_kb_sync_overlay"  # the attribute of Datasette's environment that holds its overlay
 
 
 def sync_environment(env: Environment) -> Environment:
-    """The synchronous overlay of `env` (made once: it shares env's filters and globals, keeps its own cache)."""
-    sync = _SYNC.get(env)
+    """The synchronous overlay of `env`, made once: it shares env's filters and globals and keeps its own cache.
+
+    Held by `env` itself (an overlay refers back to its environment, so a weak mapping would keep both)."""
+    sync: Environment | None = getattr(env, _OVERLAY, None)
     if sync is None:
-        sync = _SYNC[env] = env.overlay(enable_async=False)
+        sync = env.overlay(enable_async=False)
+        setattr(env, _OVERLAY, sync)
     return sync
 
 
