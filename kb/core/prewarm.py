@@ -7,9 +7,10 @@ once they were (docs/benchmarks.md, #16). The real corpus (~300 MB) is read in a
 
 `posix_fadvise(POSIX_FADV_WILLNEED)` starts the reads and does not wait for them. Linux reads at most
 max(read-ahead, largest request) per call (8 MB of a 64 MB call here; 128 KB is a common read-ahead), so it
-is asked in chunks of 512 KB, on a daemon thread, so that start-up does not wait. It is only asked when the file is at
-most half of the machine's memory: a larger file would push out what other processes hold, and would
-not stay cached anyway. Where the call does not exist (macOS, Windows), nothing is done.
+is asked in chunks of 512 KB, on a daemon thread, so that start-up does not wait. It is only asked when
+the file is at most half of the memory the process may use (the machine's, or its container's limit): a
+larger file would push out what other processes hold, and would not stay cached anyway. Where the call
+does not exist (macOS, Windows), nothing is done.
 """
 
 from __future__ import annotations
@@ -24,12 +25,24 @@ CHUNK = 512 << 10  # bytes asked per call: within what Linux reads ahead for one
 MEMORY_SHARE = 0.5  # the largest file prewarmed, as a share of physical memory
 
 
-def physical_memory() -> int | None:
-    """Bytes of physical memory, or None where the system does not say."""
+CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))  # v2, v1
+
+
+def physical_memory(limits: tuple[Path, ...] = CGROUP_LIMITS) -> int | None:
+    """Bytes of memory this process may use: the machine's, or its container's limit when lower (a container's
+    page cache counts against its limit); None where the system does not say."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        memory: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
-        return None
+        memory = None
+    for limit in limits:
+        try:
+            text = limit.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max" (v2) or a number; v1 writes a huge number for no limit
+            memory = int(text) if memory is None else min(memory, int(text))
+    return memory
 
 
 def worth_prewarming(size: int, memory: int | None) -> bool:
