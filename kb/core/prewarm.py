@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 
 CHUNK = 512 << 10  # bytes asked per call: within what Linux reads ahead for one call
-MEMORY_SHARE = 0.5  # the largest file prewarmed, as a share of physical memory
+MEMORY_SHARE = 0.5  # the largest file prewarmed, as a share of the memory the process may use (physical_memory)
 
 
 CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))  # v2, v1
@@ -46,7 +46,7 @@ def physical_memory(limits: tuple[Path, ...] = CGROUP_LIMITS) -> int | None:
 
 
 def worth_prewarming(size: int, memory: int | None) -> bool:
-    """Whether a file of `size` bytes should be asked into the page cache on a machine with `memory` bytes."""
+    """Whether a file of `size` bytes should be asked into the page cache by a process that may use `memory` bytes."""
     return memory is not None and 0 < size <= memory * MEMORY_SHARE
 
 

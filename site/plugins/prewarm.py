@@ -1,7 +1,7 @@
 """At start, ask the kernel to read each immutable database the site serves into its page cache.
 
-kb/core/prewarm.py says why and when (a file of at most half the machine's memory, on a daemon thread,
-start-up not waiting). The threads started are kept per Datasette (`prewarming`), for tests and benchmarks.
+kb/core/prewarm.py says why and when (a file of at most half the memory the process may use, on a daemon
+thread, start-up not waiting). The threads started are kept per Datasette (`prewarming`), for tests and benchmarks.
 """
 
 from pathlib import Path

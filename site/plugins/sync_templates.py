@@ -2,11 +2,11 @@
 
 Datasette renders every template with an async Jinja environment: each piece of output (a text run,
 a `{{ }}`) resumes a chain of async generators, one per template in the `extends` chain, and every
-call goes through `auto_await`. A page body of ~800 pieces spent most of its rendering time there. The
-bodies of the proposal page and the search page need nothing asynchronous (their data is loaded before
-rendering by extra_template_vars), so they are rendered by a synchronous overlay of the same
-environment: the same loader, filters, globals and autoescape, the same output, byte for byte
-(tests/test_site_sync_templates.py).
+call goes through `auto_await`: the bodies of the proposal page (~370 pieces), the search page (~770) and a
+table page (~2,400 for the proposals list) spent a tenth to a sixth of their pages' time there
+(docs/benchmarks.md, #16). They need nothing asynchronous (the views and extra_template_vars load their data
+before rendering), so they are rendered by a synchronous overlay of the same environment: the same
+loader, filters, globals and autoescape, the same output, byte for byte (tests/test_site_sync_templates.py).
 
 Two rules for a body template, since it sees the caller's context (`Context.get_all()`), not its locals:
 a `{% set %}` inside the calling block, or a loop variable around the call, does not reach it (set it in
