@@ -14,7 +14,15 @@ from typing import Any
 
 from datasette.plugins import pm
 
-from kb.core.prewarm import MEMORY_SHARE, physical_memory, prewarm, resident_share, start_prewarm, worth_prewarming
+from kb.core.prewarm import (
+    MEMORY_SHARE,
+    cgroup_limit_files,
+    physical_memory,
+    prewarm,
+    resident_share,
+    start_prewarm,
+    worth_prewarming,
+)
 from kb.pipeline import build
 from kb.serve import make_datasette
 
@@ -56,15 +64,35 @@ def test_worth_prewarming_only_files_within_half_of_memory() -> None:
 
 
 def test_memory_is_the_containers_limit_when_lower_than_the_machines(tmp_path: Path) -> None:
-    machine = physical_memory(limits=())
+    machine = physical_memory(limits=[])
     assert machine is not None and machine > 0
     v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
     v2.write_text("1073741824\n")
-    assert physical_memory(limits=(v2,)) == 1 << 30
+    assert physical_memory(limits=[v2]) == 1 << 30
     v2.write_text("max\n")  # no limit
-    assert physical_memory(limits=(v2,)) == machine
+    assert physical_memory(limits=[v2]) == machine
     v1.write_text(f"{machine * 4}\n")  # v1's "no limit" is a number above the machine's memory
-    assert physical_memory(limits=(tmp_path / "absent", v1)) == machine
+    assert physical_memory(limits=[tmp_path / "absent", v1]) == machine
+
+
+def test_the_limits_read_are_the_processs_own_cgroups_and_their_parents(tmp_path: Path) -> None:
+    proc = tmp_path / "cgroup"
+    root = tmp_path / "sys"
+    proc.write_text("0::/system.slice/kb.service\n")  # v2: a service with MemoryMax=
+    assert cgroup_limit_files(proc, root) == [
+        root / "system.slice" / "kb.service" / "memory.max", root / "system.slice" / "memory.max", root / "memory.max",
+    ]
+    proc.write_text("12:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n")  # v1 beside an empty v2
+    assert cgroup_limit_files(proc, root) == [
+        root / "memory" / "docker" / "abc" / "memory.limit_in_bytes", root / "memory" / "docker" / "memory.limit_in_bytes",
+        root / "memory" / "memory.limit_in_bytes", root / "memory.max",
+    ]
+    (root / "system.slice" / "kb.service").mkdir(parents=True)
+    (root / "system.slice" / "kb.service" / "memory.max").write_text("536870912\n")
+    (root / "memory.max").write_text("max\n")
+    proc.write_text("0::/system.slice/kb.service\n")
+    assert physical_memory(cgroup_limit_files(proc, root)) == 512 << 20
+    assert cgroup_limit_files(tmp_path / "absent", root) == []
 
 
 def test_prewarm_brings_an_evicted_file_into_the_page_cache(tmp_path: Path) -> None:

@@ -25,17 +25,40 @@ CHUNK = 512 << 10  # bytes asked per call: within what Linux reads ahead for one
 MEMORY_SHARE = 0.5  # the largest file prewarmed, as a share of the memory the process may use (physical_memory)
 
 
-CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))  # v2, v1
+def cgroup_limit_files(proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = Path("/sys/fs/cgroup")) -> list[Path]:
+    """The memory-limit files of this process's own cgroup and of each parent up to the root (v2 `0::/path`:
+    `memory.max`; v1 `N:memory:/path`: `memory.limit_in_bytes`). A service or container limit is set on its
+    own cgroup, which is the root only inside a container with its own cgroup namespace."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return []
+    files = []
+    for line in lines:
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        _, controllers, path = fields
+        if controllers == "":
+            base, name = root, "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [part for part in path.split("/") if part and part not in (".", "..")]
+        files += [base.joinpath(*parts[:depth]) / name for depth in range(len(parts), -1, -1)]
+    return files
 
 
-def physical_memory(limits: tuple[Path, ...] = CGROUP_LIMITS) -> int | None:
-    """Bytes of memory this process may use: the machine's, or its container's limit when lower (a container's
-    page cache counts against its limit); None where the system does not say."""
+def physical_memory(limits: list[Path] | None = None) -> int | None:
+    """Bytes of memory this process may use: the machine's, or the lowest limit of its cgroups when lower (a
+    container's or service's page cache counts against its limit); None where the system does not say.
+    `limits`: the limit files to read (`cgroup_limit_files()` when not given)."""
     try:
         memory: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         memory = None
-    for limit in limits:
+    for limit in cgroup_limit_files() if limits is None else limits:
         try:
             text = limit.read_text().strip()
         except OSError:
