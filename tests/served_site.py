@@ -17,8 +17,9 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 
 
 class SiteClient:
-    def __init__(self, db_path: Path):
-        self.ds = make_datasette(db_path)
+    def __init__(self, db_path: Path, page_cache: bool | None = None):
+        """`page_cache`: False to render every request (make_datasette's override); None keeps the metadata's."""
+        self.ds = make_datasette(db_path, page_cache=page_cache)
         self.loop = asyncio.new_event_loop()
 
     def get(self, path: str) -> httpx.Response:
@@ -40,7 +41,7 @@ class SiteClient:
         self.loop.close()
 
 
-def corpus_site(directory: Path, corpus: Path = CORPUS) -> SiteClient:
+def corpus_site(directory: Path, corpus: Path = CORPUS, page_cache: bool | None = None) -> SiteClient:
     db_path = directory / "kb.db"
     build(db_path, [corpus])
-    return SiteClient(db_path)
+    return SiteClient(db_path, page_cache)

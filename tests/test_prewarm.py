@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from datasette.plugins import pm
+from served_site import CORPUS, SiteClient
 
 from kb.core.prewarm import (
     MEMORY_SHARE,
@@ -24,9 +25,6 @@ from kb.core.prewarm import (
     worth_prewarming,
 )
 from kb.pipeline import build
-from kb.serve import make_datasette
-
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 
 
 def _share(path: Path) -> float:
@@ -121,23 +119,20 @@ def test_the_site_prewarms_its_database_at_start(tmp_path: Path) -> None:
     db = tmp_path / "kb.db"
     build(db, [CORPUS])
     evict(db)
-    ds = make_datasette(db)
-    loop = asyncio.new_event_loop()
+    site = SiteClient(db)
     try:
         plugin: Any = pm.get_plugin("prewarm.py")
-        plugin.startup(datasette=ds)
-        threads = plugin.prewarming(ds)
+        plugin.startup(datasette=site.ds)
+        threads = plugin.prewarming(site.ds)
         assert len(threads) == 1 and threads[0].name == "prewarm kb.db"
         threads[0].join(10)
         for _ in range(200):
             if _share(db) > 0.95:
                 break
-            loop.run_until_complete(asyncio.sleep(0.01))
+            site.loop.run_until_complete(asyncio.sleep(0.01))
         assert _share(db) > 0.95
-        loop.run_until_complete(ds.invoke_startup())  # every hook, as the server starts
-        assert len(plugin.prewarming(ds)) == 1
-        assert loop.run_until_complete(ds.client.get("/kb/proposals")).status_code == 200
+        site.loop.run_until_complete(site.ds.invoke_startup())  # every hook, as the server starts
+        assert len(plugin.prewarming(site.ds)) == 1
+        assert site.get("/kb/proposals").status_code == 200
     finally:
-        for database in ds.databases.values():
-            database.close()
-        loop.close()
+        site.close()

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 
 import pytest
-from served_site import CORPUS, SiteClient, corpus_site
-
-from kb.pipeline import build
-from kb.serve import make_datasette
+from served_site import SiteClient, corpus_site
 
 PAGES = ["/", "/kb/proposals", "/kb/proposals/2024-0071", "/search?q=%E5%85%90%E7%AB%A5", "/kb/statutes/425AC0000000027", "/-/prior-art"]
 
@@ -49,19 +45,14 @@ def test_a_pages_footer_does_not_depend_on_which_pages_the_process_served_before
     """Datasette's table and database views fill the source and licence into the metadata they share with every
     later view (`update_with_inherited_metadata` on the dict itself): the proposal page's footer came without the
     source's link until a table page had been viewed in that process, and with it after."""
-    db = tmp_path_factory.mktemp("footer-order") / "kb.db"
-    build(db, [CORPUS])
-    ds = make_datasette(db, page_cache=False)  # each view rendered again, none from the page cache
-    loop = asyncio.new_event_loop()
+    site = corpus_site(tmp_path_factory.mktemp("footer-order"), page_cache=False)  # each view rendered again
     try:
-        first = {path: _footer(loop.run_until_complete(ds.client.get(path)).text) for path in PAGES if path != "/kb/proposals"}
+        first = {path: _footer(site.get(path).text) for path in PAGES if path != "/kb/proposals"}
         for path in ("/kb/proposals", "/kb"):
-            assert loop.run_until_complete(ds.client.get(path)).status_code == 200
+            assert site.get(path).status_code == 200
         for path, footer in first.items():
-            again = _footer(loop.run_until_complete(ds.client.get(path)).text)
+            again = _footer(site.get(path).text)
             assert re.sub(r"処理時間 [0-9.]+ ms", "", again) == re.sub(r"処理時間 [0-9.]+ ms", "", footer), path
             assert '<a href="https://www.cao.go.jp/bunken-suishin/">' in footer, path  # the source named with its link
     finally:
-        for database in ds.databases.values():
-            database.close()
-        loop.close()
+        site.close()

@@ -3,25 +3,18 @@ Datasette's Jinja environment (site/plugins/sync_templates.py, #16): the pages m
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from datasette.app import Datasette
 from datasette.plugins import pm
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from served_site import SiteClient, corpus_site
 
-from kb.pipeline import build
-from kb.serve import make_datasette
-
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 SEARCHES = ["マイナンバー", "番号 事務", "情報連携", "税", "個人情報保護法", "存在しない語ですよ", "児童&category=B"]
 # table pages: facets, chosen columns, filters, sorting, no rows, a search box, SQL conditions, another page, other tables
 TABLES = [
@@ -33,24 +26,19 @@ TABLES = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Datasette, asyncio.AbstractEventLoop, list[str]]]:
-    db = tmp_path_factory.mktemp("sync-templates") / "kb.db"
-    build(db, [CORPUS])
-    ids = [r[0] for r in sqlite3.connect(db).execute("select id from proposals order by id")]
-    ds = make_datasette(db, page_cache=False)  # every request rendered, none answered from the page cache
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(ds.invoke_startup())
-    yield ds, loop, ids
-    for database in ds.databases.values():
-        database.close()
-    loop.close()
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteClient]:
+    client = corpus_site(tmp_path_factory.mktemp("sync-templates"), page_cache=False)  # every request rendered
+    client.loop.run_until_complete(client.ds.invoke_startup())
+    yield client
+    client.close()
 
 
-def _pages(ds: Datasette, loop: asyncio.AbstractEventLoop, ids: list[str]) -> dict[str, str]:
+def _pages(site: SiteClient) -> dict[str, str]:
+    ids = [r["id"] for r in site.json("/kb/proposals.json?_shape=array&_col=id&_size=max")]  # type: ignore[union-attr]
     paths = [f"/kb/proposals/{quote(i)}" for i in ids] + [f"/search?q={quote(q, safe='&=')}" for q in SEARCHES] + TABLES
     pages = {}
     for path in paths:
-        response = loop.run_until_complete(ds.client.get(path))
+        response = site.get(path)
         assert response.status_code == 200, path
         pages[path] = re.sub(r"処理時間 [0-9.]+ ms", "処理時間", response.text)  # the footer's timing
     return pages
@@ -63,21 +51,21 @@ async def _render_async(context: Context, name: str) -> Markup:
     return Markup(await template.render_async(context.get_all()))
 
 
-def test_sync_rendered_bodies_are_the_bytes_async_rendering_writes(site: tuple[Datasette, asyncio.AbstractEventLoop, list[str]]) -> None:
-    ds, loop, ids = site
-    env = ds.jinja_env
+def test_sync_rendered_bodies_are_the_bytes_async_rendering_writes(site: SiteClient) -> None:
+    env = site.ds.jinja_env
     sync_render = env.globals["kb_render_sync"]
     try:
         env.globals["kb_render_sync"] = _render_async
-        expected = _pages(ds, loop, ids)
+        expected = _pages(site)
     finally:
         env.globals["kb_render_sync"] = sync_render
-    rendered = _pages(ds, loop, ids)
+    rendered = _pages(site)
+    ids = sorted(path.rsplit("/", 1)[1] for path in rendered if path.startswith("/kb/proposals/"))
     assert len(rendered) == len(ids) + len(SEARCHES) + len(TABLES) and len(ids) >= 5
     for path, page in rendered.items():
         assert page == expected[path], path
     # the pages are the full ones: the sheet's sections and citations, the hits and facets
-    sheet = rendered[f"/kb/proposals/{quote(ids[0])}"]
+    sheet = rendered[f"/kb/proposals/{ids[0]}"]
     assert 'class="kb-sheet-title"' in sheet and 'class="kb-section"' in sheet and "kb-sources" in sheet
     hits = rendered[f"/search?q={quote('番号 事務')}"]
     assert 'class="kb-hit"' in hits and 'id="kb-facets"' in hits
@@ -87,11 +75,10 @@ def test_sync_rendered_bodies_are_the_bytes_async_rendering_writes(site: tuple[D
     assert "該当する行はありません" in rendered["/kb/proposals?year=1900"]
 
 
-def test_the_bodies_are_rendered_by_a_synchronous_overlay_sharing_the_filters(site: tuple[Datasette, asyncio.AbstractEventLoop, list[str]]) -> None:
-    ds, _, _ = site
+def test_the_bodies_are_rendered_by_a_synchronous_overlay_sharing_the_filters(site: SiteClient) -> None:
     plugin: Any = pm.get_plugin("sync_templates.py")
     assert plugin is not None
-    env = ds.jinja_env
+    env = site.ds.jinja_env
     sync = plugin.sync_environment(env)
     assert env.is_async and not sync.is_async
     assert sync is plugin.sync_environment(env)  # made once, its compiled templates kept
