@@ -32,6 +32,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import command_floor  # noqa: E402
 import grep_baseline  # noqa: E402
 import http_load  # noqa: E402
 import measure  # noqa: E402
@@ -198,6 +199,9 @@ def incremental(db: Path, corpus: Path) -> dict[str, object]:
             expected = "unchanged" if kind == "no change" else "incremental"
             if any(s["mode"] != expected for s in samples):
                 raise SystemExit(f"{kind}: expected an {expected} build, got {[s['mode'] for s in samples]}")
+    # The floor of any build that replaces the file, in the same run: the copy made as the build makes it, fsync-ed
+    # (benchmarks/command_floor.py). It moves with the disk's speed, which the edits above pay as well.
+    out["durable copy"] = [{"wall_s": command_floor.durable_copy_seconds(db)} for _ in range(INCREMENTAL_SAMPLES)]
     return out
 
 
@@ -327,7 +331,8 @@ def main() -> None:
                     earlier.pop(key, None)
             now = run_size(n, args)
             dates = {**{p: d for p, d in dated.items() if p not in args.parts}, **{p: now["measured"] for p in args.parts}}
-            results["sizes"][str(n)] = {**earlier, **now, "parts measured": dates}
+            commits = {**{p: c for p, c in earlier.get("parts commit", {}).items() if p not in args.parts}, **{p: now["commit"] for p in args.parts}}
+            results["sizes"][str(n)] = {**earlier, **now, "parts measured": dates, "parts commit": commits}
             results["sizes"] = dict(sorted(results["sizes"].items(), key=lambda kv: int(kv[0])))
             args.results.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     args.doc.write_text(report.update_doc(args.doc.read_text(encoding="utf-8"), results), encoding="utf-8")
